@@ -1,0 +1,423 @@
+"""Derived data and eligible index sets, computed in plain Python (no Pyomo).
+
+:func:`prepare` resolves everything the model needs from a validated instance:
+period start times and discount weights, per-scenario data (scenario overrides applied),
+the policies in force at every (site, system, period, scenario), and the *eligible*
+index sets. Variables that a rule forbids are never created: export bans, residency,
+latency, lead times and job restrictions decide which index tuples exist here.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+
+from .schema import ALL_PERIODS, Instance, Policies
+
+HOURS_PER_YEAR = 8760.0
+EARTH_RADIUS_KM = 6371.0
+EPS = 1e-9
+BASE_SCENARIO = "base"
+
+
+def per_period(mapping: dict[str, float], periods: list[str]) -> dict[str, float]:
+    """Expand a per-period mapping ({'*': x} or {period: x}) to every period."""
+    if ALL_PERIODS in mapping:
+        return {p: float(mapping[ALL_PERIODS]) for p in periods}
+    return {p: float(mapping.get(p, 0.0)) for p in periods}
+
+
+def great_circle_km(lat1: float, lon1: float, lat2: float, lon2: float) -> float:
+    """Haversine distance on a sphere of radius 6,371 km."""
+    p1, p2 = math.radians(lat1), math.radians(lat2)
+    dphi, dlmb = p2 - p1, math.radians(lon2 - lon1)
+    a = math.sin(dphi / 2) ** 2 + math.cos(p1) * math.cos(p2) * math.sin(dlmb / 2) ** 2
+    return 2 * EARTH_RADIUS_KM * math.asin(min(1.0, math.sqrt(a)))
+
+
+@dataclass(frozen=True)
+class Pool:
+    """A body of IT capacity with one PUE and one redundancy: existing halls or a build option."""
+
+    site: str
+    id: str  # "existing" or the build option id
+    pue: float
+    usable_grid_share: float
+    existing_mw: float  # constant capacity (existing pool), else 0
+
+
+@dataclass(frozen=True)
+class BuildChoice:
+    site: str
+    option: str
+    decision: str
+    online: str
+    max_blocks: int
+
+
+@dataclass(frozen=True)
+class CapRule:
+    label: str
+    period: str
+    cap_units: float
+    members: tuple[tuple[str, str], ...]  # (site, system) pairs it covers
+
+
+@dataclass(frozen=True)
+class TargetRule:
+    label: str
+    jurisdiction: str
+    period: str
+    min_share: float
+    hard: bool
+    penalty: float
+    sites: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class SiteSubsidy:
+    label: str
+    share: float
+    mode: str  # domestic_systems | qualifying_sites
+    threshold: float
+
+
+@dataclass
+class ScenarioData:
+    """One scenario's data with every override applied."""
+
+    id: str
+    probability: float
+    policies: Policies
+    demand: dict[tuple[str, str], float]  # (region, period) -> PFLOPS
+    job_compute: dict[str, dict[str, float]]  # job -> {period: PFLOPS}, active jobs only
+    price_mwh: dict[tuple[str, str], float]  # (site, period)
+    unit_price: dict[tuple[str, str], float]  # (system, period), premium included
+    premium: dict[tuple[str, str, str], float]  # (site, system, period) -> USD/unit
+    banned: set[tuple[str, str, str]]  # (site, system, period)
+    caps: list[CapRule]
+    energy_subsidy: dict[tuple[str, str], SiteSubsidy]  # (site, period)
+    capex_subsidy: dict[tuple[str, str], float]  # (site, period) -> USD/MW
+    targets: list[TargetRule]
+
+
+@dataclass
+class Prepared:
+    """Everything the model builder needs; no Pyomo objects."""
+
+    inst: Instance
+    periods: list[str]
+    years: dict[str, float]
+    t_start: dict[str, float]
+    capex_factor: dict[str, float]  # discount factor at the start of the period
+    opex_factor: dict[str, float]  # discounted years in the period
+    scenarios: list[ScenarioData]
+    ancestors: dict[str, tuple[str, ...]]  # jurisdiction -> itself and its parents
+    grid_mw: dict[tuple[str, str], float]
+    pools: dict[str, list[Pool]]
+    choices: list[BuildChoice]
+    online_choices: dict[tuple[str, str], list[BuildChoice]]  # (site, period) -> choices online
+    hosts: dict[tuple[str, str], bool]  # site can have capacity in period
+    max_it_mw: dict[str, float]
+    max_units: dict[tuple[str, str], float]  # (site, system)
+    existing_units: dict[tuple[str, str, str], float]  # (site, system, period)
+    in_service_after: dict[tuple[str, str], list[str]]  # (system, period) -> purchase periods in service
+    domestic: dict[tuple[str, str], bool]  # (site, system)
+    latency_ms: dict[tuple[str, str], float]  # allowed routes (region, site)
+    route_cost: dict[tuple[str, str], float]
+    # eligible index sets
+    BUY: list[tuple[str, str, str, str]] = field(default_factory=list)  # (s, k, p, w)
+    FLEET: list[tuple[str, str, str, str]] = field(default_factory=list)  # (s, k, p, w) in service
+    TRAIN_USE: list[tuple[str, str, str, str]] = field(default_factory=list)
+    INFER_USE: list[tuple[str, str, str, str]] = field(default_factory=list)
+    ASSIGN: list[tuple[str, str, str, str]] = field(default_factory=list)  # (j, s, f, w)
+    ROUTE: list[tuple[str, str, str, str]] = field(default_factory=list)  # (g, s, p, w)
+    UNSERVED: list[tuple[str, str, str]] = field(default_factory=list)  # (g, p, w)
+    impossible: list[str] = field(default_factory=list)  # must-serve / must-place with no option
+
+    @property
+    def scenario_ids(self) -> list[str]:
+        return [w.id for w in self.scenarios]
+
+    def scenario(self, w: str) -> ScenarioData:
+        return self._by_id[w]
+
+    def __post_init__(self) -> None:
+        self._by_id = {w.id: w for w in self.scenarios}
+
+
+# ----------------------------------------------------------------------------- prepare
+def prepare(inst: Instance) -> Prepared:
+    """Resolve an instance into model-ready data and eligible index sets."""
+    periods = [p.id for p in inst.horizon.periods]
+    years = {p.id: p.years for p in inst.horizon.periods}
+    t_start, t = {}, 0.0
+    for p in periods:
+        t_start[p] = t
+        t += years[p]
+    r = inst.horizon.discount_rate
+    capex_factor = {p: (1 + r) ** -t_start[p] for p in periods}
+    opex_factor = {
+        p: (capex_factor[p] * (1 - (1 + r) ** -years[p]) / (1 - 1 / (1 + r)) if r > 0 else years[p])
+        for p in periods
+    }
+    parents = {j.id: j.parent for j in inst.jurisdictions}
+    ancestors = {}
+    for j in parents:
+        chain, cur = [], j
+        while cur is not None and cur not in chain:
+            chain.append(cur)
+            cur = parents.get(cur)
+        ancestors[j] = tuple(chain)
+    sites = {s.id: s for s in inst.sites}
+    systems = {k.id: k for k in inst.systems}
+
+    # --- sites: grid, pools, build choices, when capacity can exist
+    grid_mw, pools, choices, max_it = {}, {}, [], {}
+    idx = {p: i for i, p in enumerate(periods)}
+    for s in inst.sites:
+        g = per_period(s.grid_mw, periods)
+        start = idx[s.grid_available_from] if s.grid_available_from else 0
+        for p in periods:
+            grid_mw[s.id, p] = g[p] if idx[p] >= start else 0.0
+        pl = []
+        if s.existing is not None:
+            pl.append(Pool(s.id, "existing", s.existing.pue, s.existing.usable_grid_share, s.existing.it_mw))
+        for o in s.build_options:
+            pl.append(Pool(s.id, o.id, o.pue, o.usable_grid_share, 0.0))
+            first = idx[o.earliest_period] if o.earliest_period else 0
+            for d in periods[first:]:
+                ready = t_start[d] + o.lead_time_months / 12.0
+                online = next((p for p in periods if t_start[p] >= ready - EPS), None)
+                if online is not None:
+                    choices.append(BuildChoice(s.id, o.id, d, online, int(math.floor(o.max_it_mw / o.block_mw + EPS))))
+        pools[s.id] = pl
+        max_it[s.id] = (s.existing.it_mw if s.existing else 0.0) + max(
+            [o.block_mw * math.floor(o.max_it_mw / o.block_mw + EPS) for o in s.build_options], default=0.0
+        )
+    online_choices: dict[tuple[str, str], list[BuildChoice]] = {}
+    for s in inst.sites:
+        for p in periods:
+            online_choices[s.id, p] = [c for c in choices if c.site == s.id and idx[c.online] <= idx[p]]
+    hosts = {
+        (s.id, p): (s.existing is not None or bool(online_choices[s.id, p])) and grid_mw[s.id, p] > 0
+        for s in inst.sites
+        for p in periods
+    }
+
+    # --- systems at sites
+    max_units, domestic = {}, {}
+    for s in inst.sites:
+        for k in inst.systems:
+            max_units[s.id, k.id] = max_it[s.id] * 1000.0 / k.it_kw_per_unit
+            if not k.divisible:
+                max_units[s.id, k.id] = math.floor(max_units[s.id, k.id] + EPS)
+            domestic[s.id, k.id] = k.origin in ancestors[s.jurisdiction]
+    existing_units = {}
+    for s in inst.sites:
+        for u in s.existing_units:
+            last = idx[u.retire_after] if u.retire_after else len(periods) - 1
+            for p in periods[: last + 1]:
+                existing_units[s.id, u.system, p] = existing_units.get((s.id, u.system, p), 0.0) + u.units
+    in_service_after = {}
+    for k in inst.systems:
+        for p in periods:
+            in_service_after[k.id, p] = [
+                q for q in periods[: idx[p] + 1] if t_start[p] < t_start[q] + k.lifetime_years - EPS
+            ]
+
+    # --- routes: residency and latency decide which exist
+    latency, route_cost = {}, {}
+    net = inst.network
+    for g in inst.regions:
+        allowed = set(g.allowed_jurisdictions) if g.allowed_jurisdictions is not None else None
+        for s in inst.sites:
+            if allowed is not None and not (allowed & set(ancestors[s.jurisdiction])):
+                continue
+            if s.id in g.latency_ms:
+                lat = g.latency_ms[s.id]
+            else:
+                km = great_circle_km(g.lat, g.lon, s.lat, s.lon) * net.route_factor
+                lat = net.base_latency_ms + km * net.rtt_ms_per_1000_km / 1000.0
+            if g.max_latency_ms is not None and lat > g.max_latency_ms + EPS:
+                continue
+            latency[g.id, s.id] = lat
+            route_cost[g.id, s.id] = g.route_cost_usd_per_pflops_year.get(s.id, 0.0)
+
+    scen = _scenarios(inst, periods, sites, systems, ancestors)
+    prep = Prepared(
+        inst=inst, periods=periods, years=years, t_start=t_start, capex_factor=capex_factor,
+        opex_factor=opex_factor, scenarios=scen, ancestors=ancestors, grid_mw=grid_mw, pools=pools,
+        choices=choices, online_choices=online_choices, hosts=hosts, max_it_mw=max_it,
+        max_units=max_units, existing_units=existing_units, in_service_after=in_service_after,
+        domestic=domestic, latency_ms=latency, route_cost=route_cost,
+    )
+    _index_sets(prep)
+    return prep
+
+
+def _in_force(rule_periods: list[str] | None, p: str) -> bool:
+    return rule_periods is None or p in rule_periods
+
+
+def _scenarios(inst: Instance, periods, sites, systems, ancestors) -> list[ScenarioData]:
+    specs = inst.scenarios or [None]
+    out = []
+    for spec in specs:
+        pol = inst.policies
+        if spec is not None and spec.policies is not None:
+            over = {k: v for k, v in spec.policies.model_dump().items() if v is not None}
+            pol = Policies.model_validate({**inst.policies.model_dump(), **over})
+        dscale = spec.demand_scale if spec else 1.0
+        demand = {}
+        for g in inst.regions:
+            base = spec.region_demand_pflops.get(g.id, g.demand_pflops) if spec else g.demand_pflops
+            f = dscale * (spec.region_demand_scale.get(g.id, 1.0) if spec else 1.0)
+            for p, v in per_period(base, periods).items():
+                demand[g.id, p] = v * f
+        jobs = {}
+        for j in inst.training_jobs:
+            f = (spec.training_scale * spec.job_scale.get(j.id, 1.0)) if spec else 1.0
+            comp = {p: j.compute_pflops[p] * f for p in periods if p in j.compute_pflops}
+            if any(v > 0 for v in comp.values()):
+                jobs[j.id] = {p: v for p, v in comp.items() if v > 0}
+        price = {}
+        for s in inst.sites:
+            base = spec.site_electricity_usd_per_mwh.get(s.id, s.electricity_usd_per_mwh) if spec else s.electricity_usd_per_mwh
+            f = spec.electricity_price_scale if spec else 1.0
+            for p, v in per_period(base, periods).items():
+                price[s.id, p] = v * f
+        unit_price = {}
+        for k in inst.systems:
+            f = spec.system_price_scale.get(k.id, 1.0) if spec else 1.0
+            for p, v in per_period(k.price_usd_per_unit, periods).items():
+                unit_price[k.id, p] = v * f
+        banned, premium, caps = set(), {}, []
+        for i, rule in enumerate(pol.export_rules):
+            covered = [k for k in systems.values() if k.id == rule.system or k.family == rule.family]
+            rsites = [s for s in sites.values() if rule.jurisdiction in ancestors[s.jurisdiction]]
+            label = rule.id or f"export_rules[{i}]"
+            for p in periods:
+                if not _in_force(rule.periods, p):
+                    continue
+                if rule.action == "ban":
+                    banned.update((s.id, k.id, p) for s in rsites for k in covered)
+                elif rule.action == "premium":
+                    for s in rsites:
+                        for k in covered:
+                            extra = (rule.premium_share or 0.0) * unit_price[k.id, p] + (rule.premium_usd_per_unit or 0.0)
+                            premium[s.id, k.id, p] = premium.get((s.id, k.id, p), 0.0) + extra
+                else:
+                    caps.append(CapRule(label, p, float(rule.cap_units), tuple((s.id, k.id) for s in rsites for k in covered)))
+        esub, csub = {}, {}
+        for x in pol.energy_subsidies:
+            for s in sites.values():
+                if x.jurisdiction in ancestors[s.jurisdiction]:
+                    for p in periods:
+                        if _in_force(x.periods, p):
+                            esub[s.id, p] = SiteSubsidy(x.id, x.discount_share, x.applies_to, x.domestic_share_threshold or 0.0)
+        for x in pol.capex_subsidies:
+            for s in sites.values():
+                if x.jurisdiction in ancestors[s.jurisdiction]:
+                    for p in periods:
+                        if _in_force(x.periods, p):
+                            csub[s.id, p] = csub.get((s.id, p), 0.0) + x.usd_per_mw
+        targets = []
+        for x in pol.share_targets:
+            tsites = tuple(s.id for s in sites.values() if x.jurisdiction in ancestors[s.jurisdiction])
+            for p in periods:
+                if _in_force(x.periods, p):
+                    targets.append(TargetRule(x.id, x.jurisdiction, p, x.min_domestic_share, x.hard,
+                                              x.shortfall_penalty_usd_per_pflops_year or 0.0, tsites))
+        out.append(ScenarioData(
+            id=spec.id if spec else BASE_SCENARIO, probability=spec.probability if spec else 1.0,
+            policies=pol, demand=demand, job_compute=jobs, price_mwh=price, unit_price=unit_price,
+            premium=premium, banned=banned, caps=caps, energy_subsidy=esub, capex_subsidy=csub, targets=targets,
+        ))
+    return out
+
+
+def _index_sets(prep: Prepared) -> None:
+    inst = prep.inst
+    periods = prep.periods
+    systems = {k.id: k for k in inst.systems}
+    eff = {f.id: f.training_efficiency for f in inst.families}
+    for w in prep.scenarios:
+        zero_caps = {(s, k, c.period) for c in w.caps if c.cap_units <= EPS for s, k in c.members}
+        supply = {k.id: per_period(k.supply_units, periods) if k.supply_units is not None else None for k in inst.systems}
+        buy = set()
+        for s in inst.sites:
+            for k in inst.systems:
+                for p in periods:
+                    if not prep.hosts[s.id, p] or (s.id, k.id, p) in w.banned or (s.id, k.id, p) in zero_caps:
+                        continue
+                    if supply[k.id] is not None and supply[k.id][p] <= EPS:
+                        continue
+                    if prep.max_units[s.id, k.id] <= 0:
+                        continue
+                    buy.add((s.id, k.id, p))
+        prep.BUY.extend((s, k, p, w.id) for s, k, p in sorted(buy, key=lambda t: (t[0], t[1], periods.index(t[2]))))
+        fleet = set()
+        for s in inst.sites:
+            for k in inst.systems:
+                for p in periods:
+                    if prep.existing_units.get((s.id, k.id, p), 0) > 0 or any(
+                        (s.id, k.id, q) in buy for q in prep.in_service_after[k.id, p]
+                    ):
+                        fleet.add((s.id, k.id, p))
+        fleet_sorted = sorted(fleet, key=lambda t: (t[0], t[1], periods.index(t[2])))
+        prep.FLEET.extend((s, k, p, w.id) for s, k, p in fleet_sorted)
+
+        # training: (job, site, family) assignments that can possibly be served
+        train_need = set()  # (s, f, p)
+        for jid, comp in w.job_compute.items():
+            job = next(j for j in inst.training_jobs if j.id == jid)
+            fams = job.allowed_families if job.allowed_families is not None else [f.id for f in inst.families]
+            any_option = False
+            for s in inst.sites:
+                if job.allowed_jurisdictions is not None and not (
+                    set(job.allowed_jurisdictions) & set(prep.ancestors[s.jurisdiction])
+                ):
+                    continue
+                for f in fams:
+                    ok = all(
+                        any((s.id, k.id, p) in fleet and k.family == f and k.training_pflops_per_unit * eff[f] > 0
+                            for k in inst.systems)
+                        for p in comp
+                    )
+                    if ok:
+                        prep.ASSIGN.append((jid, s.id, f, w.id))
+                        train_need.update((s.id, f, p) for p in comp)
+                        any_option = True
+            if not any_option and job.must_place:
+                prep.impossible.append(
+                    f"scenario '{w.id}': training job '{jid}' must be placed, but no site in its allowed "
+                    f"jurisdictions can host an allowed family in all of its periods ({', '.join(comp)})"
+                )
+        routed = set()  # (s, p)
+        for g in inst.regions:
+            for p in periods:
+                d = w.demand[g.id, p]
+                if d <= EPS:
+                    continue
+                n_routes = 0
+                for s in inst.sites:
+                    if (g.id, s.id) in prep.latency_ms and prep.hosts[s.id, p] and any(
+                        (s.id, k.id, p) in fleet and k.inference_pflops_per_unit > 0 for k in inst.systems
+                    ):
+                        prep.ROUTE.append((g.id, s.id, p, w.id))
+                        routed.add((s.id, p))
+                        n_routes += 1
+                if not g.must_serve:
+                    prep.UNSERVED.append((g.id, p, w.id))
+                elif n_routes == 0:
+                    prep.impossible.append(
+                        f"scenario '{w.id}': region '{g.id}' must be served {d:g} PFLOPS in {p}, but no site "
+                        f"within its latency ({g.max_latency_ms} ms) and residency rules can host inference systems then"
+                    )
+        for s, k, p in fleet_sorted:
+            sysk = systems[k]
+            if sysk.training_pflops_per_unit > 0 and (s, sysk.family, p) in train_need:
+                prep.TRAIN_USE.append((s, k, p, w.id))
+            if sysk.inference_pflops_per_unit > 0 and (s, p) in routed:
+                prep.INFER_USE.append((s, k, p, w.id))

@@ -1,0 +1,54 @@
+"""Shared state of one model build: prepared data, linear expressions, cost terms.
+
+Modules add variables and constraints to the Pyomo model and register their shared
+expressions (capacity online, units in service, IT load) and their cost terms here, so
+that later modules and the objective use them by attribute, never by string lookup.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from ..instance.derive import Prepared
+
+
+@dataclass(frozen=True)
+class CostTerm:
+    """A cost in one period and scenario.
+
+    ``expr`` is USD per year (``kind='annual'``) or USD once (``kind='lump'``); the
+    discounted value is ``expr * factor`` and the undiscounted ``expr * undiscounted``.
+    """
+
+    category: str
+    period: str
+    scenario: str
+    expr: Any
+    factor: float
+    undiscounted: float
+
+
+@dataclass
+class Context:
+    prep: Prepared
+    is_online: dict[tuple[str, str], Any] = field(default_factory=dict)  # (s, p) -> 0/1 expression
+    capacity_mw: dict[tuple[str, str], Any] = field(default_factory=dict)  # (s, p)
+    pool_capacity_mw: dict[tuple[str, str, str], Any] = field(default_factory=dict)  # (s, pool, p)
+    in_service: dict[tuple[str, str, str, str], Any] = field(default_factory=dict)  # (s, k, p, w)
+    busy_units: dict[tuple[str, str, str, str], Any] = field(default_factory=dict)  # (s, k, p, w)
+    it_load_mw: dict[tuple[str, str, str], Any] = field(default_factory=dict)  # (s, p, w)
+    pool_load_mw: dict[tuple[str, str, str, str], Any] = field(default_factory=dict)  # (s, pool, p, w)
+    facility_mw: dict[tuple[str, str, str], Any] = field(default_factory=dict)  # (s, p, w)
+    costs: list[CostTerm] = field(default_factory=list)
+
+    def lump(self, category: str, p: str, w: str, expr: Any) -> None:
+        """Register a one-off cost paid at the start of period ``p``."""
+        self.costs.append(CostTerm(category, p, w, expr, self.prep.capex_factor[p], 1.0))
+
+    def annual(self, category: str, p: str, w: str, expr: Any) -> None:
+        """Register a cost per year incurred throughout period ``p``."""
+        self.costs.append(CostTerm(category, p, w, expr, self.prep.opex_factor[p], self.prep.years[p]))
+
+    def always_online(self, s: str) -> bool:
+        return any(pl.id == "existing" for pl in self.prep.pools[s])

@@ -1,0 +1,144 @@
+r"""Policies: energy subsidies (domestic systems, qualifying sites) and domestic-share targets.
+
+Compute for shares is installed nominal compute :math:`F_k N_{skpw}` with
+:math:`F_k` the system's training PFLOPS (its inference PFLOPS if it has no training
+throughput); :math:`\delta_{sk}=1` if the system's origin encloses the site's jurisdiction.
+
+**Domestic-systems subsidy** (share :math:`\alpha`): the energy of domestic units is
+discounted. Domestic IT load :math:`L^D_{spw}` (the IT-load formula over domestic systems)
+is split over pools like the total load (:math:`\ell^D_{sqpw}\le\ell_{sqpw}`, created only
+for multi-pool sites); saving per year :math:`\alpha c_{spw}\,8760\sum_q \mathrm{PUE}_q \ell^D_{sqpw}`.
+
+**Qualifying-site subsidy** (share :math:`\alpha`, threshold :math:`\theta`): binary
+:math:`q_{spw}` (``qualified``); subsidised facility power :math:`h_{spw}` (``subsidised_mw``):
+
+.. math::
+    \sum_k (\delta_{sk}-\theta) F_k N_{skpw} \ge -M_s (1-q_{spw})                  \quad\text{(qualification)}
+
+    h_{spw} \le \mathrm{fac}_{spw},\qquad h_{spw} \le G_{sp}\, q_{spw}              \quad\text{(subsidy\_within\_use, subsidy\_needs\_qualification)}
+
+with :math:`M_s=\theta\,\max_{k\text{ foreign}} F_k \bar u_{sk}`, the most foreign
+compute the site can hold, so the condition is exact. Saving per year
+:math:`\alpha c_{spw}\,8760\,h_{spw}`.
+
+**Domestic-share target** :math:`\tau` in jurisdiction :math:`J`:
+
+.. math::
+    \sum_{s\in J}\sum_k (\delta_{sk}-\tau) F_k N_{skpw} + v_{tpw} \ge 0               \quad\text{(domestic\_share)}
+
+with shortfall :math:`v\ge0` (``share_shortfall``) only for soft targets, at a penalty
+per PFLOPS-year.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+
+import pyomo.environ as pyo
+
+from ..instance.derive import HOURS_PER_YEAR
+from .context import Context
+
+
+def share_pflops(system) -> float:
+    """Compute that counts towards domestic shares: training PFLOPS, else inference."""
+    return system.training_pflops_per_unit or system.inference_pflops_per_unit
+
+
+def add(m: pyo.ConcreteModel, ctx: Context) -> None:
+    prep = ctx.prep
+    systems = {k.id: k for k in prep.inst.systems}
+    at = defaultdict(list)
+    for (s, k, p, w) in prep.FLEET:
+        at[s, p, w].append(k)
+    buy = {(s, k, w) for (s, k, p, w) in prep.BUY}
+
+    dom_idx, qual_idx = [], []
+    for (s, p, w), ks in at.items():
+        sub = prep.scenario(w).energy_subsidy.get((s, p))
+        if sub is None or sub.share <= 0:
+            continue
+        if sub.mode == "domestic_systems" and any(prep.domestic[s, k] for k in ks):
+            dom_idx.append((s, p, w))
+        elif sub.mode == "qualifying_sites":
+            qual_idx.append((s, p, w))
+
+    # --- domestic-systems subsidy
+    dom_load = {}
+    for (s, p, w) in dom_idx:
+        dom_load[s, p, w] = sum(
+            systems[k].it_kw_per_unit / 1000.0
+            * (systems[k].idle_power_share * ctx.in_service[s, k, p, w] + (1 - systems[k].idle_power_share) * ctx.busy_units[s, k, p, w])
+            for k in at[s, p, w] if prep.domestic[s, k]
+        )
+    dom_multi = [key for key in dom_idx if len(prep.pools[key[0]]) > 1]
+    m.DOM_POOL = pyo.Set(dimen=4, initialize=[(s, q.id, p, w) for (s, p, w) in dom_multi for q in prep.pools[s]], ordered=True)
+    m.domestic_pool_load = pyo.Var(m.DOM_POOL, within=pyo.NonNegativeReals)
+    m.domestic_load_split = pyo.Constraint(
+        dom_multi, rule=lambda _m, s, p, w: sum(m.domestic_pool_load[s, q.id, p, w] for q in prep.pools[s]) == dom_load[s, p, w]
+    )
+    m.domestic_load_within_pool = pyo.Constraint(
+        m.DOM_POOL, rule=lambda _m, s, q, p, w: m.domestic_pool_load[s, q, p, w] <= ctx.pool_load_mw[s, q, p, w]
+    )
+    m._domestic_subsidy_sites = dom_idx
+    for (s, p, w) in dom_idx:
+        sub = prep.scenario(w).energy_subsidy[s, p]
+        if len(prep.pools[s]) > 1:
+            dom_fac = sum(q.pue * m.domestic_pool_load[s, q.id, p, w] for q in prep.pools[s])
+        else:
+            dom_fac = prep.pools[s][0].pue * dom_load[s, p, w]
+        ctx.annual("energy_subsidy", p, w, -sub.share * prep.scenario(w).price_mwh[s, p] * HOURS_PER_YEAR * dom_fac)
+
+    # --- qualifying-site subsidy (exact binary condition)
+    m.QUALIFY = pyo.Set(dimen=3, initialize=qual_idx, ordered=True)
+    m.qualified = pyo.Var(m.QUALIFY, within=pyo.Binary)
+    m.subsidised_mw = pyo.Var(m.QUALIFY, within=pyo.NonNegativeReals)
+
+    def big_m(s: str, p: str, w: str, theta: float) -> float:
+        foreign = [share_pflops(systems[k]) * prep.max_units[s, k] for k in at[s, p, w] if not prep.domestic[s, k]]
+        existing = sum(share_pflops(systems[k]) * prep.existing_units.get((s, k, p), 0.0) for k in at[s, p, w] if not prep.domestic[s, k])
+        return theta * (max(foreign, default=0.0) + existing)
+
+    def qual_rule(_m, s, p, w):
+        theta = prep.scenario(w).energy_subsidy[s, p].threshold
+        lhs = sum((int(prep.domestic[s, k]) - theta) * share_pflops(systems[k]) * ctx.in_service[s, k, p, w] for k in at[s, p, w])
+        bm = big_m(s, p, w, theta)
+        if bm <= 0:
+            return pyo.Constraint.Skip
+        return lhs >= -bm * (1 - m.qualified[s, p, w])
+
+    m.qualification = pyo.Constraint(m.QUALIFY, rule=qual_rule)
+    m.subsidy_within_use = pyo.Constraint(m.QUALIFY, rule=lambda _m, s, p, w: m.subsidised_mw[s, p, w] <= ctx.facility_mw[s, p, w])
+    m.subsidy_needs_qualification = pyo.Constraint(
+        m.QUALIFY, rule=lambda _m, s, p, w: m.subsidised_mw[s, p, w] <= prep.grid_mw[s, p] * m.qualified[s, p, w]
+    )
+    for (s, p, w) in qual_idx:
+        sub = prep.scenario(w).energy_subsidy[s, p]
+        ctx.annual("energy_subsidy", p, w, -sub.share * prep.scenario(w).price_mwh[s, p] * HOURS_PER_YEAR * m.subsidised_mw[s, p, w])
+
+    # --- domestic-share targets
+    rows, soft = {}, []
+    for w in prep.scenarios:
+        for i, t in enumerate(w.targets):
+            terms = [(s, k) for s in t.sites for k in at.get((s, t.period, w.id), [])]
+            if not any((s, k, w.id) in buy for s, k in terms):
+                continue  # nothing the plan can change
+            key = (t.label, t.period, w.id)
+            rows[key] = (t, terms)
+            if not t.hard:
+                soft.append(key)
+    m.SHARE_SOFT = pyo.Set(dimen=3, initialize=soft, ordered=True)
+    m.share_shortfall = pyo.Var(m.SHARE_SOFT, within=pyo.NonNegativeReals)
+
+    def share_rule(_m, lab, p, w):
+        t, terms = rows[lab, p, w]
+        lhs = sum((int(prep.domestic[s, k]) - t.min_share) * share_pflops(systems[k]) * ctx.in_service[s, k, p, w] for s, k in terms)
+        if not t.hard:
+            lhs = lhs + m.share_shortfall[lab, p, w]
+        return lhs >= 0
+
+    m.domestic_share = pyo.Constraint(list(rows), rule=share_rule)
+    m._share_rows = rows
+    for (lab, p, w) in soft:
+        t = rows[lab, p, w][0]
+        ctx.annual("share_shortfall_penalty", p, w, t.penalty * m.share_shortfall[lab, p, w])

@@ -1,0 +1,1 @@
+"""Extract, verify and write plan tables."""

@@ -1,0 +1,318 @@
+"""Extract stage: tidy long tables from a solved model, one extractor per table.
+
+Every table has a declared column list (:data:`COLUMNS`) with units in the names, so an
+empty plan still yields tables with the right columns.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+
+import pandas as pd
+import pyomo.environ as pyo
+
+from ..instance.derive import HOURS_PER_YEAR
+from ..model import Context
+from ..model.policy import share_pflops
+
+COLUMNS: dict[str, list[str]] = {
+    "builds": ["site", "option", "decision_period", "online_period", "blocks", "it_mw", "capex_usd"],
+    "fleet": ["site", "system", "family", "vendor", "domestic", "period", "scenario", "units_in_service",
+              "units_bought", "units_retired", "nameplate_mw", "training_pflops", "inference_pflops"],
+    "compute_use": ["site", "system", "period", "scenario", "units_in_service", "busy_units", "idle_units",
+                    "training_pflops_used", "inference_pflops_used", "idle_pct"],
+    "training": ["job", "scenario", "placed", "site", "family", "first_period", "last_period", "peak_pflops"],
+    "inference": ["region", "site", "system", "period", "scenario", "pflops", "latency_ms"],
+    "demand": ["region", "period", "scenario", "demand_pflops", "served_pflops", "unserved_pflops"],
+    "site_power": ["site", "period", "scenario", "built_it_mw", "nameplate_it_mw", "it_load_mw", "facility_mw",
+                   "grid_mw", "grid_draw_mw", "grid_use_pct"],
+    "pool_load": ["site", "pool", "period", "scenario", "capacity_mw", "it_load_mw", "domestic_it_load_mw",
+                  "pue", "usable_grid_share"],
+    "costs": ["category", "period", "scenario", "probability", "undiscounted_usd", "discounted_usd"],
+    "policy": ["kind", "policy", "scope", "period", "scenario", "value", "limit", "unit", "met", "usd_per_year"],
+}
+
+TOL = 1e-6
+
+
+def v(x) -> float:
+    """Value of a variable or expression; plain numbers pass through."""
+    if isinstance(x, (int, float)):
+        return float(x)
+    val = pyo.value(x, exception=False)
+    return 0.0 if val is None else float(val)
+
+
+def _r(x: float) -> float:
+    """Round away solver noise (1e-9) without touching real values."""
+    y = round(x, 9)
+    return 0.0 if abs(y) < 1e-9 else y
+
+
+def extract_tables(m: pyo.ConcreteModel, ctx: Context) -> dict[str, pd.DataFrame]:
+    tabs = {
+        "builds": _builds(m, ctx),
+        "fleet": _fleet(m, ctx),
+        "compute_use": _compute_use(m, ctx),
+        "training": _training(m, ctx),
+        "inference": _inference(m, ctx),
+        "demand": _demand(m, ctx),
+        "site_power": _site_power(m, ctx),
+        "pool_load": _pool_load(m, ctx),
+        "costs": _costs(m, ctx),
+        "policy": _policy(m, ctx),
+    }
+    return {k: pd.DataFrame(rows, columns=COLUMNS[k]) for k, rows in tabs.items()}
+
+
+def empty_tables() -> dict[str, pd.DataFrame]:
+    return {k: pd.DataFrame(columns=cols) for k, cols in COLUMNS.items()}
+
+
+def _builds(m, ctx):
+    prep = ctx.prep
+    opt = {(s.id, o.id): o for s in prep.inst.sites for o in s.build_options}
+    rows = []
+    for c in prep.choices:
+        key = (c.site, c.option, c.decision)
+        if v(m.build[key]) > 0.5:
+            o = opt[c.site, c.option]
+            blocks = round(v(m.blocks[key]))
+            mw = blocks * o.block_mw
+            rows.append([c.site, c.option, c.decision, c.online, blocks, mw, o.fixed_capex_usd + o.capex_usd_per_mw * mw])
+    return rows
+
+
+def _bought(m, ctx, key) -> float:
+    return v(m.units_bought[key]) if key in m.units_bought else 0.0
+
+
+def _fleet(m, ctx):
+    prep = ctx.prep
+    systems = {k.id: k for k in prep.inst.systems}
+    eff = {f.id: f.training_efficiency for f in prep.inst.families}
+    fleet = set(prep.FLEET)
+    keys = list(prep.FLEET)
+    # periods where units leave service with none left also get a row
+    for (s, k, p, w) in prep.FLEET:
+        i = prep.periods.index(p)
+        if i + 1 < len(prep.periods):
+            nxt = (s, k, prep.periods[i + 1], w)
+            if nxt not in fleet:
+                keys.append(nxt)
+                fleet.add(nxt)
+    rows = []
+    for (s, k, p, w) in keys:
+        sk = systems[k]
+        n = v(ctx.in_service.get((s, k, p, w), 0.0))
+        i = prep.periods.index(p)
+        retired = 0.0
+        if i > 0:
+            prev = prep.periods[i - 1]
+            gone = set(prep.in_service_after[k, prev]) - set(prep.in_service_after[k, p])
+            retired = sum(_bought(m, ctx, (s, k, q, w)) for q in gone)
+            retired += max(0.0, prep.existing_units.get((s, k, prev), 0.0) - prep.existing_units.get((s, k, p), 0.0))
+        if n < TOL and retired < TOL and _bought(m, ctx, (s, k, p, w)) < TOL:
+            continue
+        rows.append([
+            s, k, sk.family, sk.vendor, prep.domestic[s, k], p, w, _r(n), _r(_bought(m, ctx, (s, k, p, w))), _r(retired),
+            _r(n * sk.it_kw_per_unit / 1000.0), _r(n * sk.training_pflops_per_unit * eff[sk.family]),
+            _r(n * sk.inference_pflops_per_unit),
+        ])
+    rows.sort(key=lambda r: (r[6], r[0], r[1], prep.periods.index(r[5])))
+    return rows
+
+
+def _compute_use(m, ctx):
+    prep = ctx.prep
+    systems = {k.id: k for k in prep.inst.systems}
+    eff = {f.id: f.training_efficiency for f in prep.inst.families}
+    rows = []
+    for key in prep.FLEET:
+        s, k, p, w = key
+        n = v(ctx.in_service[key])
+        if n < TOL:
+            continue
+        tr = v(m.train_use[key]) if key in m.train_use else 0.0
+        inf = v(m.infer_use[key]) if key in m.infer_use else 0.0
+        sk = systems[k]
+        busy = (tr / (sk.training_pflops_per_unit * eff[sk.family]) if tr else 0.0) + (inf / sk.inference_pflops_per_unit if inf else 0.0)
+        rows.append([s, k, p, w, _r(n), _r(busy), _r(n - busy), _r(tr), _r(inf), _r(100.0 * (n - busy) / n)])
+    return rows
+
+
+def _training(m, ctx):
+    prep = ctx.prep
+    by_job = defaultdict(list)
+    for key in prep.ASSIGN:
+        by_job[key[0], key[3]].append(key)
+    rows = []
+    for w in prep.scenarios:
+        for j, comp in w.job_compute.items():
+            ps = sorted(comp, key=prep.periods.index)
+            chosen = [key for key in by_job.get((j, w.id), []) if v(m.assign[key]) > 0.5]
+            if chosen:
+                _, s, f, _ = chosen[0]
+                rows.append([j, w.id, True, s, f, ps[0], ps[-1], max(comp.values())])
+            else:
+                rows.append([j, w.id, False, None, None, ps[0], ps[-1], max(comp.values())])
+    return rows
+
+
+def _inference(m, ctx):
+    """Routes split over the site's systems in proportion to each system's inference use."""
+    prep = ctx.prep
+    use = defaultdict(list)
+    for key in prep.INFER_USE:
+        x = v(m.infer_use[key])
+        if x > TOL:
+            s, k, p, w = key
+            use[s, p, w].append((k, x))
+    rows = []
+    for key in prep.ROUTE:
+        g, s, p, w = key
+        r = v(m.route[key])
+        if r <= TOL:
+            continue
+        total = sum(x for _, x in use[s, p, w])
+        for k, x in use[s, p, w]:
+            rows.append([g, s, k, p, w, _r(r * x / total), prep.latency_ms[g, s]])
+    return rows
+
+
+def _demand(m, ctx):
+    prep = ctx.prep
+    served = defaultdict(float)
+    for key in prep.ROUTE:
+        served[key[0], key[2], key[3]] += v(m.route[key])
+    rows = []
+    for w in prep.scenarios:
+        for g in prep.inst.regions:
+            for p in prep.periods:
+                d = w.demand[g.id, p]
+                if d <= 0:
+                    continue
+                sv = served[g.id, p, w.id]
+                rows.append([g.id, p, w.id, d, _r(sv), _r(max(0.0, d - sv))])
+    return rows
+
+
+def _site_power(m, ctx):
+    prep = ctx.prep
+    systems = {k.id: k for k in prep.inst.systems}
+    name_mw = defaultdict(float)
+    for key in prep.FLEET:
+        name_mw[key[0], key[2], key[3]] += v(ctx.in_service[key]) * systems[key[1]].it_kw_per_unit / 1000.0
+    rows = []
+    for w in prep.scenario_ids:
+        for s in prep.inst.sites:
+            for p in prep.periods:
+                built = v(ctx.capacity_mw[s.id, p])
+                if built < TOL and (s.id, p, w) not in ctx.it_load_mw:
+                    continue
+                load = v(ctx.it_load_mw.get((s.id, p, w), 0.0))
+                fac = v(ctx.facility_mw.get((s.id, p, w), 0.0))
+                draw = sum(q.pue / q.usable_grid_share * v(ctx.pool_load_mw.get((s.id, q.id, p, w), 0.0)) for q in prep.pools[s.id])
+                grid = prep.grid_mw[s.id, p]
+                rows.append([s.id, p, w, _r(built), _r(name_mw[s.id, p, w]), _r(load), _r(fac), grid, _r(draw),
+                             _r(100.0 * draw / grid) if grid > 0 else 0.0])
+    return rows
+
+
+def _domestic_pool_loads(m, ctx) -> dict[tuple[str, str, str, str], float]:
+    """Domestic IT load per (site, pool, period, scenario), MW."""
+    prep = ctx.prep
+    systems = {k.id: k for k in prep.inst.systems}
+    dom_load = defaultdict(float)
+    for key in prep.FLEET:
+        s, k, p, w = key
+        if prep.domestic[s, k]:
+            sk = systems[k]
+            dom_load[s, p, w] += sk.it_kw_per_unit / 1000.0 * (
+                sk.idle_power_share * v(ctx.in_service[key]) + (1 - sk.idle_power_share) * v(ctx.busy_units[key])
+            )
+    out = defaultdict(float)
+    for (s, p, w) in ctx.it_load_mw:
+        pools = prep.pools[s]
+        for q in pools:
+            key = (s, q.id, p, w)
+            if len(pools) == 1:
+                out[key] = dom_load[s, p, w]
+            else:
+                out[key] = v(m.domestic_pool_load[key]) if key in m.domestic_pool_load else 0.0
+    return out
+
+
+def _pool_load(m, ctx):
+    prep = ctx.prep
+    dom = _domestic_pool_loads(m, ctx)
+    rows = []
+    for (s, p, w) in ctx.it_load_mw:
+        for q in prep.pools[s]:
+            rows.append([s, q.id, p, w, _r(v(ctx.pool_capacity_mw[s, q.id, p])), _r(v(ctx.pool_load_mw[s, q.id, p, w])),
+                         _r(dom[s, q.id, p, w]), q.pue, q.usable_grid_share])
+    return rows
+
+
+def _costs(m, ctx):
+    prob = {w.id: w.probability for w in ctx.prep.scenarios}
+    agg = defaultdict(lambda: [0.0, 0.0])
+    for t in ctx.costs:
+        x = v(t.expr)
+        a = agg[t.category, t.period, t.scenario]
+        a[0] += x * t.undiscounted
+        a[1] += x * t.factor
+    rows = [[c, p, w, prob[w], _r(u), _r(d)] for (c, p, w), (u, d) in agg.items() if abs(u) > TOL or abs(d) > TOL]
+    order = {p: i for i, p in enumerate(ctx.prep.periods)}
+    rows.sort(key=lambda r: (r[2], order[r[1]], r[0]))
+    return rows
+
+
+def _policy(m, ctx):
+    prep = ctx.prep
+    systems = {k.id: k for k in prep.inst.systems}
+    at = defaultdict(list)
+    for (s, k, p, w) in prep.FLEET:
+        at[s, p, w].append(k)
+
+    def dom_share(sites, p, w):
+        tot = dom = 0.0
+        for s in sites:
+            for k in at.get((s, p, w), []):
+                c = share_pflops(systems[k]) * v(ctx.in_service[s, k, p, w])
+                tot += c
+                dom += c if prep.domestic[s, k] else 0.0
+        return (dom / tot) if tot > TOL else None
+
+    dom_pool = _domestic_pool_loads(m, ctx)
+    rows = []
+    for (s, p, w) in ctx.it_load_mw:
+        sub = prep.scenario(w).energy_subsidy.get((s, p))
+        if sub is None:
+            continue
+        price = prep.scenario(w).price_mwh[s, p]
+        share = dom_share([s], p, w)
+        if sub.mode == "qualifying_sites":
+            key = (s, p, w)
+            q = key in m.qualified and v(m.qualified[key]) > 0.5
+            saving = sub.share * price * HOURS_PER_YEAR * (v(m.subsidised_mw[key]) if key in m.subsidised_mw else 0.0)
+            rows.append(["energy_subsidy", sub.label, s, p, w, share, sub.threshold, "domestic share", q, _r(saving)])
+        else:
+            dom_fac = sum(q.pue * dom_pool[s, q.id, p, w] for q in prep.pools[s])
+            saving = sub.share * price * HOURS_PER_YEAR * dom_fac
+            rows.append(["energy_subsidy", sub.label, s, p, w, share, None, "domestic share", dom_fac > TOL, _r(saving)])
+    for key, (t, terms) in getattr(m, "_share_rows", {}).items():
+        lab, p, w = key
+        share = dom_share(sorted({s for s, _ in terms}), p, w)
+        short = v(m.share_shortfall[key]) if key in m.share_shortfall else 0.0
+        met = share is None or share >= t.min_share - 1e-6
+        rows.append(["share_target", lab, t.jurisdiction, p, w, share, t.min_share, "domestic share", met,
+                     _r(-t.penalty * short) if short > TOL else 0.0])
+    for key, (members, cap) in getattr(m, "_export_cap_rows", {}).items():
+        lab, p, w, _ = key
+        used = sum(_bought(m, ctx, (s, k, p, w)) for s, k in members)
+        rows.append(["export_cap", lab, ",".join(sorted({systems[k].id for _, k in members})), p, w, _r(used), cap, "units bought",
+                     used <= cap + 1e-6, 0.0])
+    return rows
+
+

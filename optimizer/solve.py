@@ -1,0 +1,140 @@
+"""Solve stage: HiGHS through Pyomo's persistent interface, in memory, honest statuses.
+
+Statuses:
+``optimal`` — proven optimal within the relative gap;
+``feasible`` — a limit (time, interruption) stopped the search with an incumbent, which is kept;
+``infeasible`` — no plan satisfies the hard rules (with an explanation in input terms);
+``no_solution`` — a limit stopped the search before any plan was found.
+The raw HiGHS model status is always reported alongside.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import highspy
+import pyomo.environ as pyo
+from pyomo.contrib.solver.common.factory import SolverFactory
+
+from .instance.derive import Prepared, prepare
+from .instance.schema import Instance
+from .model import Context, build_model
+
+log = logging.getLogger(__name__)
+
+OPTIMAL, FEASIBLE, INFEASIBLE, NO_SOLUTION = "optimal", "feasible", "infeasible", "no_solution"
+
+
+@dataclass(frozen=True)
+class SolveOptions:
+    """Solver settings. ``mip_gap`` is relative; ``seed`` and ``threads`` make runs repeatable."""
+
+    time_limit: float | None = None
+    mip_gap: float = 1e-4
+    threads: int | None = None
+    seed: int = 0
+    write_model: str | Path | None = None
+    verbose: bool = False
+
+
+@dataclass
+class SolveOutcome:
+    status: str
+    solver_status: str
+    objective: float | None
+    best_bound: float | None
+    mip_gap: float | None
+    seconds: dict[str, float] = field(default_factory=dict)
+    messages: list[str] = field(default_factory=list)
+    has_solution: bool = False
+
+
+def solve_model(m: pyo.ConcreteModel, ctx: Context, options: SolveOptions) -> SolveOutcome:
+    """Hand the model to HiGHS, solve it and load the incumbent if there is one."""
+    seconds: dict[str, float] = {}
+    opt = SolverFactory("highs")
+    t0 = time.perf_counter()
+    opt.set_instance(m)
+    seconds["handover"] = time.perf_counter() - t0
+    h: highspy.Highs = opt._solver_model
+    if options.write_model:
+        path = Path(options.write_model)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        h.writeModel(str(path))
+    solver_options = {"random_seed": int(options.seed), "mip_rel_gap": float(options.mip_gap)}
+    no_updates = {k: False for k in opt.CONFIG.auto_updates}
+    t0 = time.perf_counter()
+    res = opt.solve(
+        m,
+        time_limit=options.time_limit,
+        threads=options.threads,
+        solver_options=solver_options,
+        load_solutions=False,
+        raise_exception_on_nonoptimal_result=False,
+        tee=options.verbose,
+        auto_updates=no_updates,
+    )
+    seconds["solve"] = time.perf_counter() - t0
+    model_status = h.getModelStatus()
+    info = h.getInfo()
+    has_sol = info.primal_solution_status == 2
+    raw = h.modelStatusToString(model_status)
+    if model_status == highspy.HighsModelStatus.kOptimal:
+        status = OPTIMAL
+    elif model_status in (highspy.HighsModelStatus.kInfeasible, highspy.HighsModelStatus.kUnboundedOrInfeasible):
+        status = INFEASIBLE
+    elif has_sol:
+        status = FEASIBLE
+    else:
+        status = NO_SOLUTION
+    objective = best_bound = gap = None
+    if has_sol:
+        res.solution_loader.load_vars()
+        objective = float(pyo.value(m.total_cost))
+        is_mip = info.mip_node_count >= 0
+        if is_mip:
+            best_bound = float(info.mip_dual_bound)  # includes the objective constant
+            gap = float(info.mip_gap)
+        else:
+            best_bound, gap = objective, 0.0
+        if status == OPTIMAL and gap is not None and gap > 1:  # HiGHS reports inf gap at 0 objective
+            gap = abs(objective - best_bound) / max(1.0, abs(objective))
+    return SolveOutcome(status, raw, objective, best_bound, gap, seconds, [], has_sol)
+
+
+def explain_impossible(prep: Prepared) -> list[str]:
+    """Reasons, in input terms, why hard rules cannot be met whatever the plan."""
+    return list(prep.impossible)
+
+
+def explain_infeasible(prep: Prepared) -> list[str]:
+    """A short account of the hard rules that could not all hold together."""
+    inst = prep.inst
+    out = []
+    hard_regions = [g.id for g in inst.regions if g.must_serve]
+    hard_jobs = [j.id for j in inst.training_jobs if j.must_place]
+    hard_targets = sorted({t.label for w in prep.scenarios for t in w.targets if t.hard})
+    if hard_regions:
+        out.append(f"must-serve regions: {', '.join(hard_regions)} (all their demand must be served within latency and residency)")
+    if hard_jobs:
+        out.append(f"must-place training jobs: {', '.join(hard_jobs)}")
+    if hard_targets:
+        out.append(f"hard domestic-share targets: {', '.join(hard_targets)}")
+    if out:
+        out.insert(0, "no plan meets all hard rules at once; the hard rules in this instance are:")
+        out.append("relax one of them (must_serve/must_place: false, hard: false) to see what has to give")
+    else:
+        out.append("no plan meets the power, capacity and policy limits at once")
+    return out
+
+
+def timed_build(inst: Instance) -> tuple[Prepared, pyo.ConcreteModel, Context, dict[str, float]]:
+    t0 = time.perf_counter()
+    prep = prepare(inst)
+    t1 = time.perf_counter()
+    m, ctx = build_model(prep)
+    t2 = time.perf_counter()
+    return prep, m, ctx, {"prepare": t1 - t0, "build": t2 - t1}

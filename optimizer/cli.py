@@ -1,0 +1,110 @@
+"""Command line: ``dcplan validate|solve`` (also ``python -m optimizer``).
+
+Exit codes: 0 plan found (optimal or feasible), 2 invalid input, 3 infeasible,
+4 no solution within the limits, 5 output folder exists (use --force).
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+import time
+from pathlib import Path
+
+from .instance.errors import InstanceError
+from .instance.load import load_instance
+
+EXIT_OK, EXIT_INPUT, EXIT_INFEASIBLE, EXIT_NO_SOLUTION, EXIT_OUTPUT = 0, 2, 3, 4, 5
+
+
+def _parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="dcplan", description="Plan AI compute where the power is.")
+    sub = p.add_subparsers(dest="command", required=True)
+
+    v = sub.add_parser("validate", help="check an instance file and list every problem")
+    v.add_argument("file", help="instance file (.yaml, .yml or .json)")
+
+    s = sub.add_parser("solve", help="solve an instance and print the plan")
+    s.add_argument("file", help="instance file (.yaml, .yml or .json)")
+    s.add_argument("--out", metavar="DIR", help="write every table as CSV and summary.json into DIR")
+    s.add_argument("--force", action="store_true", help="replace DIR if it exists")
+    s.add_argument("--time-limit", type=float, metavar="SECONDS", help="stop the search after this many seconds")
+    s.add_argument("--mip-gap", type=float, default=1e-4, metavar="REL", help="relative optimality gap (default 1e-4)")
+    s.add_argument("--threads", type=int, metavar="N", help="solver threads")
+    s.add_argument("--seed", type=int, default=0, help="solver random seed (default 0)")
+    s.add_argument("--write-model", metavar="FILE.mps", help="write the built model (MPS or LP by extension)")
+    s.add_argument("--verify", action="store_true", help="re-check the plan with the independent verifier")
+    s.add_argument("--quiet", action="store_true", help="print only the status line")
+    s.add_argument("--verbose", action="store_true", help="show the HiGHS log")
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    args = _parser().parse_args(argv)
+    try:
+        if args.command == "validate":
+            return _validate(args)
+        if args.command == "solve":
+            return _solve(args)
+    except InstanceError as exc:
+        print(str(exc), file=sys.stderr)
+        return EXIT_INPUT
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130
+    return EXIT_INPUT
+
+
+def _validate(args) -> int:
+    inst = load_instance(args.file)
+    n_opt = sum(len(s.build_options) for s in inst.sites)
+    print(
+        f"{args.file}: valid — '{inst.name}': {len(inst.horizon.periods)} periods, {len(inst.sites)} sites "
+        f"({n_opt} build options), {len(inst.systems)} systems, {len(inst.training_jobs)} training jobs, "
+        f"{len(inst.regions)} regions, {max(1, len(inst.scenarios))} scenario(s)"
+    )
+    return EXIT_OK
+
+
+def _solve(args) -> int:
+    from .plan import solve
+    from .results.report import plan_text
+    from .results.verify import verify_plan
+    from .results.write import OutputExistsError, write_plan
+    from .solve import FEASIBLE, INFEASIBLE, OPTIMAL
+
+    if args.out and Path(args.out).exists() and not args.force:
+        print(f"{args.out} already exists; use --force to replace it", file=sys.stderr)
+        return EXIT_OUTPUT
+    t0 = time.perf_counter()
+    inst = load_instance(args.file)
+    load_s = time.perf_counter() - t0
+    plan = solve(inst, time_limit=args.time_limit, mip_gap=args.mip_gap, threads=args.threads, seed=args.seed,
+                 write_model=args.write_model, verbose=args.verbose)
+    plan.seconds = {"load": load_s, **plan.seconds}
+    if args.verify and plan.has_solution:
+        rep = verify_plan(inst, plan.tables, plan.objective)
+        plan.messages.append("verifier: plan re-checked, all constraints hold" if rep.ok else
+                             f"verifier: {len(rep.violations)} violation(s): " + "; ".join(rep.violations[:5]))
+    if args.quiet:
+        print(f"{plan.status} {plan.objective}")
+    else:
+        print(plan_text(plan))
+    if args.out:
+        try:
+            path = write_plan(plan, args.out, force=args.force)
+            print(f"\nwrote {len(plan.tables)} tables and summary.json to {path}")
+        except OutputExistsError as exc:
+            print(str(exc), file=sys.stderr)
+            return EXIT_OUTPUT
+    if plan.status in (OPTIMAL, FEASIBLE):
+        return EXIT_OK
+    if plan.status == INFEASIBLE:
+        return EXIT_INFEASIBLE
+    return EXIT_NO_SOLUTION
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

@@ -93,6 +93,7 @@ def solve_model(m: pyo.ConcreteModel, ctx: Context, options: SolveOptions) -> So
     objective = best_bound = gap = None
     if has_sol:
         res.solution_loader.load_vars()
+        _round_integers(m)
         objective = float(pyo.value(m.total_cost))
         is_mip = info.mip_node_count >= 0
         if is_mip:
@@ -105,9 +106,12 @@ def solve_model(m: pyo.ConcreteModel, ctx: Context, options: SolveOptions) -> So
     return SolveOutcome(status, raw, objective, best_bound, gap, seconds, [], has_sol)
 
 
-def explain_impossible(prep: Prepared) -> list[str]:
-    """Reasons, in input terms, why hard rules cannot be met whatever the plan."""
-    return list(prep.impossible)
+def _round_integers(m: pyo.ConcreteModel) -> None:
+    """Snap integer variables to integers (HiGHS returns them within its 1e-6 tolerance),
+    so plan tables show whole units and the objective is evaluated at the rounded plan."""
+    for var in m.component_data_objects(pyo.Var, active=True):
+        if not var.is_continuous() and var.value is not None:
+            var.set_value(round(var.value), skip_validation=True)
 
 
 def explain_infeasible(prep: Prepared) -> list[str]:

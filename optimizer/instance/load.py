@@ -121,6 +121,8 @@ def schema_problems(exc: ValidationError, data: Any, name: str) -> list[Problem]
             rule = "must not be empty" if ctx.get("min_length", 1) <= 1 else f"needs at least {ctx.get('min_length')} entries"
         elif typ == "string_too_long":
             rule = f"must be at most {ctx.get('max_length')} characters"
+        elif typ == "value_error":
+            rule = str(err["msg"]).removeprefix("Value error, ")
         else:
             rule = err["msg"]
         out.append(Problem(name, where, rule, value, has_value))

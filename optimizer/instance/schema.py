@@ -47,8 +47,15 @@ ALL_PERIODS = "*"
 
 
 def _per_period(value: object) -> object:
+    if isinstance(value, str):
+        try:
+            value = float(value)  # YAML reads 3e6 (no dot) as text
+        except ValueError:
+            raise ValueError("must be a number or a mapping {period: number}") from None
     if isinstance(value, (int, float)) and not isinstance(value, bool):
         return {ALL_PERIODS: value}
+    if not isinstance(value, dict):
+        raise ValueError("must be a number or a mapping {period: number}")
     return _keys_to_id(value)
 
 

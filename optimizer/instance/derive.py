@@ -368,6 +368,9 @@ def _index_sets(prep: Prepared) -> None:
         fleet_sorted = sorted(fleet, key=lambda t: (t[0], t[1], periods.index(t[2])))
         prep.FLEET.extend((s, k, p, w.id) for s, k, p in fleet_sorted)
 
+        can_train = {(s, systems[k].family, p) for s, k, p in fleet
+                     if systems[k].training_pflops_per_unit * eff[systems[k].family] > 0}
+        can_infer = {(s, p) for s, k, p in fleet if systems[k].inference_pflops_per_unit > 0}
         # training: (job, site, family) assignments that can possibly be served
         train_need = set()  # (s, f, p)
         for jid, comp in w.job_compute.items():
@@ -380,11 +383,7 @@ def _index_sets(prep: Prepared) -> None:
                 ):
                     continue
                 for f in fams:
-                    ok = all(
-                        any((s.id, k.id, p) in fleet and k.family == f and k.training_pflops_per_unit * eff[f] > 0
-                            for k in inst.systems)
-                        for p in comp
-                    )
+                    ok = all((s.id, f, p) in can_train for p in comp)
                     if ok:
                         prep.ASSIGN.append((jid, s.id, f, w.id))
                         train_need.update((s.id, f, p) for p in comp)
@@ -395,18 +394,19 @@ def _index_sets(prep: Prepared) -> None:
                     f"jurisdictions can host an allowed family in all of its periods ({', '.join(comp)})"
                 )
         routed = set()  # (s, p)
+        near: dict[str, list[str]] = {}
+        for (gid, sid) in prep.latency_ms:
+            near.setdefault(gid, []).append(sid)
         for g in inst.regions:
             for p in periods:
                 d = w.demand[g.id, p]
                 if d <= EPS:
                     continue
                 n_routes = 0
-                for s in inst.sites:
-                    if (g.id, s.id) in prep.latency_ms and prep.hosts[s.id, p] and any(
-                        (s.id, k.id, p) in fleet and k.inference_pflops_per_unit > 0 for k in inst.systems
-                    ):
-                        prep.ROUTE.append((g.id, s.id, p, w.id))
-                        routed.add((s.id, p))
+                for sid in near.get(g.id, []):
+                    if (sid, p) in can_infer:
+                        prep.ROUTE.append((g.id, sid, p, w.id))
+                        routed.add((sid, p))
                         n_routes += 1
                 if not g.must_serve:
                     prep.UNSERVED.append((g.id, p, w.id))

@@ -100,6 +100,8 @@ class _Checker:
                     self.add(f"{w}.compute_pflops[{p}]", f"unknown period; periods are {_list(self.periods, keep_order=True)}", has_value=False)
             self.refs(f"{w}.allowed_jurisdictions", j.allowed_jurisdictions, self.jur, "jurisdiction")
             self.refs(f"{w}.allowed_families", j.allowed_families, self.fam, "family")
+            for k in j.placement_cost_usd:
+                self.ref(f"{w}.placement_cost_usd[{k}]", k, self.sites, "site")
             if j.allowed_jurisdictions == [] or j.allowed_families == []:
                 self.add(w, "an empty allowed list means the job can run nowhere; omit the field to allow all", has_value=False)
         for i, g in enumerate(inst.regions):

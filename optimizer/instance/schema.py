@@ -307,6 +307,10 @@ class TrainingJob(Record):
     allowed_jurisdictions: list[Id] | None = Field(None, description="Where the job may run (none: anywhere).")
     allowed_families: list[Id] | None = Field(None, description="Software families the job may use (none: any).")
     unplaced_cost_usd: NonNeg = Field(0.0, description="Cost if the job is not placed.", json_schema_extra=unit("USD"))
+    placement_cost_usd: IdMap = Field(
+        default_factory=dict, description="One-off cost of running the job at given sites (data transfer, contracts; default 0).",
+        json_schema_extra=unit("USD"),
+    )
     must_place: bool = Field(False, description="The job must be placed (no unplaced option).")
 
 

@@ -24,8 +24,8 @@ training PFLOPS (``train_use``); :math:`y^I_{skpw}\ge0` inference PFLOPS (``infe
 
 The left side of ``unit_time_share`` is the number of busy units
 :math:`u_{skpw}`; the power module charges busy units full power and the rest their
-idle share. Costs: route cost and unserved penalty per PFLOPS-year; the unplaced cost of
-a job :math:`(1-\sum a)\,c_j` once, in its first period.
+idle share. Costs: route cost and unserved penalty per PFLOPS-year; the placement cost
+:math:`c_{js} a_{jsfw}` and the unplaced cost :math:`(1-\sum a)\,c_j` of a job once, in its first period.
 """
 
 from __future__ import annotations
@@ -137,6 +137,10 @@ def add(m: pyo.ConcreteModel, ctx: Context) -> None:
             ctx.annual("routing", p, w, c * m.route[g, s, p, w])
     for (g, p, w) in prep.UNSERVED:
         ctx.annual("unserved_penalty", p, w, regions[g].unserved_penalty_usd_per_pflops_year * m.unserved[g, p, w])
+    for (j, s, f, w) in prep.ASSIGN:
+        c = jobs[j].placement_cost_usd.get(s, 0.0)
+        if c:
+            ctx.lump("placement", first_period[j, w], w, c * m.assign[j, s, f, w])
     for w in prep.scenarios:
         for j, comp in w.job_compute.items():
             cost = jobs[j].unplaced_cost_usd

@@ -156,10 +156,15 @@ class _Checker:
         if s.kind != "existing" and not s.build_options:
             self.add(f"{w}.build_options", f"a '{s.kind}' site needs at least one build option", has_value=False)
         self.unique(f"{w}.build_options", [o.id for o in s.build_options])
+        kw = {k.id: k.it_kw_per_unit for k in self.inst.systems}
         for j, u in enumerate(s.existing_units):
             wu = f"{w}.existing_units[{j}]"
             self.ref(f"{wu}.system", u.system, self.systems, "system")
             self.ref(f"{wu}.retire_after", u.retire_after, self.period_set, "period")
+        nameplate = sum(u.units * kw.get(u.system, 0.0) / 1000.0 for u in s.existing_units)
+        if s.existing is not None and nameplate > s.existing.it_mw + 1e-9:
+            self.add(f"{w}.existing_units", f"installed units need {nameplate:g} MW, more than the existing {s.existing.it_mw:g} MW IT capacity",
+                     has_value=False)
         years = [p.years for p in self.inst.horizon.periods]
         horizon_months = 12 * (sum(years) - years[-1])
         for j, o in enumerate(s.build_options):

@@ -342,6 +342,16 @@ def _index_sets(prep: Prepared) -> None:
     periods = prep.periods
     systems = {k.id: k for k in inst.systems}
     eff = {f.id: f.training_efficiency for f in inst.families}
+    idle_mw: dict[tuple[str, str], float] = {}
+    for (sid, k, p), n in prep.existing_units.items():
+        idle_mw[sid, p] = idle_mw.get((sid, p), 0.0) + n * systems[k].it_kw_per_unit * systems[k].idle_power_share / 1000.0
+    for (sid, p), mw in idle_mw.items():
+        least = min(q.pue / q.usable_grid_share for q in prep.pools[sid]) * mw
+        if least > prep.grid_mw[sid, p] + EPS:
+            prep.impossible.append(
+                f"site '{sid}' in {p}: its existing units draw {least:g} MW from the grid even when idle, "
+                f"more than the {prep.grid_mw[sid, p]:g} MW available"
+            )
     for w in prep.scenarios:
         zero_caps = {(s, k, c.period) for c in w.caps if c.cap_units <= EPS for s, k in c.members}
         supply = {k.id: per_period(k.supply_units, periods) if k.supply_units is not None else None for k in inst.systems}

@@ -58,11 +58,13 @@ def add(m: pyo.ConcreteModel, ctx: Context) -> None:
             ctx.pool_load_mw[s, q.id, p, w] = m.pool_load[s, q.id, p, w] if len(prep.pools[s]) > 1 else ctx.it_load_mw[s, p, w]
         ctx.facility_mw[s, p, w] = sum(q.pue * ctx.pool_load_mw[s, q.id, p, w] for q in prep.pools[s])
 
-    m.grid_limit = pyo.Constraint(
-        list(at),
-        rule=lambda _m, s, p, w: sum(q.pue / q.usable_grid_share * ctx.pool_load_mw[s, q.id, p, w] for q in prep.pools[s])
-        <= prep.grid_mw[s, p],
-    )
+    def grid_rule(_m, s, p, w):
+        draw = sum(q.pue / q.usable_grid_share * ctx.pool_load_mw[s, q.id, p, w] for q in prep.pools[s])
+        if pyo.is_constant(draw):  # only existing idle units: nothing to decide
+            return pyo.Constraint.Skip
+        return draw <= prep.grid_mw[s, p]
+
+    m.grid_limit = pyo.Constraint(list(at), rule=grid_rule)
     for (s, p, w) in at:
         price = prep.scenario(w).price_mwh[s, p]
         if price:

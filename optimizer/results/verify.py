@@ -436,9 +436,8 @@ class _Verifier:
                 continue
             what = f"builds: site '{s}' option '{o}' decided {d}"
             if s in seen:
-                self.bad(f"builds: site '{s}' is built more than once ('{seen[s]}' and '{o}' {d}); at most one build per site")
-            seen[s] = f"{o}' {d}"
-            seen[s] = seen[s].rstrip("'")
+                self.bad(f"builds: site '{s}' is built more than once ({seen[s]} and '{o}' {d}); at most one build per site")
+            seen[s] = f"'{o}' {d}"
             opt = W.options[s, o]
             if opt.earliest_period and W.idx[d] < W.idx[opt.earliest_period]:
                 self.bad(f"{what}: before the option's earliest period {opt.earliest_period}")

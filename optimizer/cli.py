@@ -1,4 +1,4 @@
-"""Command line: ``dcplan validate|solve`` (also ``python -m optimizer``).
+"""Command line: ``dcplan validate|solve|diagnose`` (also ``python -m optimizer``).
 
 Exit codes: 0 plan found (optimal or feasible), 2 invalid input, 3 infeasible,
 4 no solution within the limits, 5 output folder exists (use --force).
@@ -37,6 +37,9 @@ def _parser() -> argparse.ArgumentParser:
     s.add_argument("--verify", action="store_true", help="re-check the plan with the independent verifier")
     s.add_argument("--quiet", action="store_true", help="print only the status line")
     s.add_argument("--verbose", action="store_true", help="show the HiGHS log")
+    d = sub.add_parser("diagnose", help="explain which hard rules cannot hold together")
+    d.add_argument("file", help="instance file (.yaml, .yml or .json)")
+    d.add_argument("--time-limit", type=float, default=60.0, metavar="SECONDS", help="limit for the elastic solve")
     return p
 
 
@@ -48,6 +51,8 @@ def main(argv: list[str] | None = None) -> int:
             return _validate(args)
         if args.command == "solve":
             return _solve(args)
+        if args.command == "diagnose":
+            return _diagnose(args)
     except InstanceError as exc:
         print(str(exc), file=sys.stderr)
         return EXIT_INPUT
@@ -66,6 +71,19 @@ def _validate(args) -> int:
         f"{len(inst.regions)} regions, {max(1, len(inst.scenarios))} scenario(s)"
     )
     return EXIT_OK
+
+
+def _diagnose(args) -> int:
+    from .diagnose import diagnose
+    from .instance.derive import prepare
+
+    inst = load_instance(args.file)
+    impossible = prepare(inst).impossible
+    for msg in impossible:
+        print(f"  - {msg}")
+    diag = diagnose(inst, time_limit=args.time_limit)
+    print(diag.text())
+    return EXIT_OK if diag.feasible and not impossible else EXIT_INFEASIBLE
 
 
 def _solve(args) -> int:

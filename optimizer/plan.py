@@ -9,6 +9,7 @@ from typing import Any
 
 import pandas as pd
 
+from .diagnose import diagnose
 from .instance.load import load_instance
 from .instance.schema import Instance
 from .results.extract import empty_tables, extract_tables
@@ -66,8 +67,13 @@ def solve(
     seed: int = 0,
     write_model: str | Path | None = None,
     verbose: bool = False,
+    diagnose_time_limit: float | None = 60.0,
 ) -> Plan:
-    """Solve an instance (or an instance file) and return its :class:`Plan`."""
+    """Solve an instance (or an instance file) and return its :class:`Plan`.
+
+    An infeasible instance is diagnosed with the elastic model (:mod:`optimizer.diagnose`)
+    and the rules that had to give are listed in ``plan.messages``.
+    """
     seconds: dict[str, float] = {}
     if not isinstance(instance, Instance):
         t0 = time.perf_counter()
@@ -92,6 +98,11 @@ def solve(
         seconds["extract"] = 0.0
     if out.status == INFEASIBLE:
         messages += explain_infeasible(prep)
+        t0 = time.perf_counter()
+        diag = diagnose(instance, time_limit=diagnose_time_limit)
+        seconds["diagnose"] = time.perf_counter() - t0
+        if not diag.feasible:
+            messages += ["what had to give when the hard rules were relaxed:", *diag.findings]
     elif not out.has_solution:
         messages.append(f"no plan found within the limits (HiGHS: {out.solver_status}); raise --time-limit")
     elif out.status == FEASIBLE:

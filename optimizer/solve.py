@@ -129,7 +129,6 @@ def explain_infeasible(prep: Prepared) -> list[str]:
         out.append(f"hard domestic-share targets: {', '.join(hard_targets)}")
     if out:
         out.insert(0, "no plan meets all hard rules at once; the hard rules in this instance are:")
-        out.append("relax one of them (must_serve/must_place: false, hard: false) to see what has to give")
     else:
         out.append("no plan meets the power, capacity and policy limits at once")
     return out

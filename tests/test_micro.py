@@ -376,3 +376,25 @@ def test_capex_subsidy():
     plan = solve_checked(d)
     assert plan.objective == pytest.approx(700, abs=1e-6)
     assert cat(plan, "site_capex_subsidy") == pytest.approx(-400)
+
+
+def test_diagnosis_names_the_region_and_the_limit():
+    """Existing 1 MW site within 10 ms (one gpu, 10 PFLOPS) and a 5 MW site 3,336 km away.
+
+    The region must be served 25 PFLOPS within 10 ms: only 10 can be. The elastic model
+    reports exactly that shortfall, naming the region, the period and the full site.
+    """
+    from optimizer.diagnose import diagnose
+    import optimizer
+
+    d = micro(sites=[site("s1", it_mw=1), site("far", lon=30, it_mw=5)],
+              regions=[region("r", 25, must_serve=True, max_latency_ms=10)])
+    inst = optimizer.instance_from_dict(d)
+    diag = diagnose(inst)
+    assert not diag.feasible and diag.violation_pflops == pytest.approx(15)
+    assert diag.findings == [
+        "region 'r' needs 25 PFLOPS in 2026; within 10 ms only 10 PFLOPS can be served "
+        "('s1': 1 of 1 MW IT capacity filled, 1 % of its 100 MW grid drawn)"
+    ]
+    plan = solve_checked(d, expect_status="infeasible")
+    assert diag.findings[0] in plan.messages

@@ -1,0 +1,140 @@
+"""Infeasibility explained in input terms, with an elastic model.
+
+The hard rules of an instance are must-serve regions, must-place jobs and hard
+domestic-share targets. :func:`diagnose` relaxes each of them with a slack measured in
+PFLOPS (unserved demand, compute of an unplaced job, missing domestic compute), minimises
+the total slack first (phase 1: costs play no part), and reports every rule that had to
+give, by how much, and what limited it — in the records' own names.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import pyomo.environ as pyo
+
+from .instance.derive import prepare
+from .instance.load import instance_from_dict
+from .instance.schema import Instance
+from .model import build_model
+from .results.extract import extract_tables, v
+from .solve import FEASIBLE, OPTIMAL, SolveOptions, solve_model
+
+
+@dataclass
+class Diagnosis:
+    feasible: bool
+    status: str
+    findings: list[str] = field(default_factory=list)
+    violation_pflops: float = 0.0
+
+    def text(self) -> str:
+        if self.feasible:
+            return "all hard rules can be met together: the instance is feasible"
+        head = f"the hard rules cannot all be met; {len(self.findings)} of them had to give:"
+        return "\n".join([head, *("  - " + f for f in self.findings)])
+
+
+def relaxed_instance(inst: Instance) -> Instance:
+    """The same instance with every hard rule made soft (at no penalty)."""
+    data = inst.model_dump()
+    for g in data["regions"]:
+        g["must_serve"] = False
+    for j in data["training_jobs"]:
+        j["must_place"] = False
+
+    def soften(targets):
+        for t in targets or []:
+            if t["hard"]:
+                t["hard"] = False
+                t["shortfall_penalty_usd_per_pflops_year"] = 0.0
+
+    soften(data["policies"]["share_targets"])
+    for w in data["scenarios"]:
+        if w.get("policies"):
+            soften(w["policies"].get("share_targets"))
+    return instance_from_dict(data, inst.name)
+
+
+def diagnose(inst: Instance, time_limit: float | None = 60.0) -> Diagnosis:
+    """Find which hard rules cannot hold together, and why."""
+    prep = prepare(relaxed_instance(inst))
+    m, ctx = build_model(prep)
+    hard_regions = {g.id for g in inst.regions if g.must_serve}
+    hard_jobs = {j.id for j in inst.training_jobs if j.must_place}
+    hard_targets = {x.id for x in inst.policies.share_targets if x.hard}
+    for w in inst.scenarios:
+        if w.policies and w.policies.share_targets:
+            hard_targets |= {x.id for x in w.policies.share_targets if x.hard}
+
+    slack = []
+    for (g, p, w) in m.UNSERVED:
+        if g in hard_regions:
+            slack.append(m.unserved[g, p, w])
+    for w in prep.scenarios:
+        for j, comp in w.job_compute.items():
+            if j in hard_jobs:
+                opts = [a for a in prep.ASSIGN if a[0] == j and a[3] == w.id]
+                slack.append(max(comp.values()) * (1 - sum(m.assign[a] for a in opts)))
+    for key in m.SHARE_SOFT:
+        if key[0] in hard_targets:
+            slack.append(m.share_shortfall[key])
+    m.total_cost.deactivate()
+    m.violation = pyo.Objective(expr=sum(slack) if slack else 0.0, sense=pyo.minimize)
+    out = solve_model(m, ctx, SolveOptions(time_limit=time_limit, mip_gap=1e-6))
+    if out.status not in (OPTIMAL, FEASIBLE):
+        return Diagnosis(False, out.status, ["even with the hard rules relaxed no plan exists: "
+                                             "check grid power, build options and bans"])
+    total = v(m.violation)
+    if total <= 1e-6:
+        return Diagnosis(True, out.status, [], 0.0)
+    tables = extract_tables(m, ctx)
+    findings = _findings(inst, prep, tables, hard_regions, hard_jobs, hard_targets)
+    return Diagnosis(False, out.status, findings, total)
+
+
+def _findings(inst, prep, tables, hard_regions, hard_jobs, hard_targets) -> list[str]:
+    out = []
+    regions = {g.id: g for g in inst.regions}
+    sp = tables["site_power"].set_index(["site", "period", "scenario"])
+    multi = len(prep.scenarios) > 1
+    for r in tables["demand"].itertuples():
+        if r.region not in hard_regions or r.unserved_pflops <= 1e-6:
+            continue
+        g = regions[r.region]
+        tag = f" [scenario {r.scenario}]" if multi else ""
+        near = [s for (gid, s) in prep.latency_ms if gid == r.region]
+        within = f"within {g.max_latency_ms:g} ms" if g.max_latency_ms is not None else "within its residency rules"
+        reasons = []
+        for s in near:
+            if not prep.hosts[s, r.period]:
+                later = [c.online for c in prep.choices if c.site == s]
+                reasons.append(f"'{s}' has no capacity in {r.period}" + (f" (earliest online: {min(later, key=prep.periods.index)})" if later else ""))
+            elif (s, r.period, r.scenario) in sp.index:
+                row = sp.loc[(s, r.period, r.scenario)]
+                reasons.append(f"'{s}': {row.nameplate_it_mw:g} of {row.built_it_mw:g} MW IT capacity filled, "
+                               f"{row.grid_use_pct:.0f} % of its {row.grid_mw:g} MW grid drawn")
+        where = "; ".join(reasons) if reasons else "no site qualifies"
+        out.append(
+            f"region '{r.region}' needs {r.demand_pflops:g} PFLOPS in {r.period}{tag}; {within} only "
+            f"{r.served_pflops:g} PFLOPS can be served ({where})"
+        )
+    for r in tables["training"].itertuples():
+        if r.job in hard_jobs and not r.placed:
+            job = next(j for j in inst.training_jobs if j.id == r.job)
+            tag = f" [scenario {r.scenario}]" if multi else ""
+            out.append(
+                f"training job '{r.job}' needs {r.peak_pflops:g} PFLOPS at one site on one family from {r.first_period} "
+                f"to {r.last_period}{tag}; no allowed site can hold it alongside the other hard rules "
+                f"(allowed jurisdictions: {', '.join(job.allowed_jurisdictions or ['any'])}; "
+                f"families: {', '.join(job.allowed_families or ['any'])})"
+            )
+    pol = tables["policy"]
+    for r in pol[pol["kind"] == "share_target"].itertuples():
+        if r.policy in hard_targets and not r.met:
+            tag = f" [scenario {r.scenario}]" if multi else ""
+            out.append(
+                f"share target '{r.policy}' asks {100 * r.limit:.0f} % domestic compute in {r.scope} in {r.period}{tag}; "
+                f"the plan reaches {100 * (r.value or 0):.1f} % (domestic systems limited by supply, power or bans)"
+            )
+    return out

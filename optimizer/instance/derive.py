@@ -274,13 +274,13 @@ def _scenarios(inst: Instance, periods, sites, systems, ancestors) -> list[Scena
             base = spec.region_demand_pflops.get(g.id, g.demand_pflops) if spec else g.demand_pflops
             f = dscale * (spec.region_demand_scale.get(g.id, 1.0) if spec else 1.0)
             for p, v in per_period(base, periods).items():
-                demand[g.id, p] = v * f
+                demand[g.id, p] = v * f if v * f > EPS else 0.0  # below 1e-9 PFLOPS is no demand
         jobs = {}
         for j in inst.training_jobs:
             f = (spec.training_scale * spec.job_scale.get(j.id, 1.0)) if spec else 1.0
             comp = {p: j.compute_pflops[p] * f for p in periods if p in j.compute_pflops}
-            if any(v > 0 for v in comp.values()):
-                jobs[j.id] = {p: v for p, v in comp.items() if v > 0}
+            if any(v > EPS for v in comp.values()):
+                jobs[j.id] = {p: v for p, v in comp.items() if v > EPS}
         price = {}
         for s in inst.sites:
             base = spec.site_electricity_usd_per_mwh.get(s.id, s.electricity_usd_per_mwh) if spec else s.electricity_usd_per_mwh

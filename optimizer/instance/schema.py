@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, WithJsonSchema
+from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, WithJsonSchema
 
 
 def _to_id(value: object) -> object:
@@ -39,8 +39,24 @@ Id = Annotated[
 ]
 """Identifier of a record: letters, digits, '_', '.', '-'; starts with a letter or digit."""
 
-NonNeg = Annotated[float, Field(ge=0, allow_inf_nan=False)]
-Pos = Annotated[float, Field(gt=0, allow_inf_nan=False)]
+MAX_NUMBER = 1e13
+"""Largest magnitude accepted for any number (10 trillion): larger values are typos and
+would wreck the solver's numerics."""
+
+NonNeg = Annotated[float, Field(ge=0, le=MAX_NUMBER, allow_inf_nan=False)]
+Pos = Annotated[float, Field(gt=0, le=MAX_NUMBER, allow_inf_nan=False)]
+
+
+def _zero_or_at_least(lo: float):
+    def check(x: float) -> float:
+        if 0 < x < lo:
+            raise ValueError(f"must be 0 or at least {lo:g}")
+        return x
+
+    return check
+
+
+Throughput = Annotated[float, Field(ge=0, le=1e6, allow_inf_nan=False), AfterValidator(_zero_or_at_least(1e-6))]
 Share = Annotated[float, Field(ge=0, le=1, allow_inf_nan=False)]
 ALL_PERIODS = "*"
 """Key of a per-period mapping that stands for every period (a scalar is read as ``{"*": x}``)."""
@@ -127,7 +143,7 @@ class Jurisdiction(Record):
 class Family(Record):
     id: Id = Field(description="Software ecosystem, e.g. 'cuda' or 'cann'.")
     training_efficiency: float = Field(
-        1.0, gt=0, le=1.5, allow_inf_nan=False,
+        1.0, ge=0.01, le=1.5, allow_inf_nan=False,
         description="Share of nominal training PFLOPS this software stack delivers.",
     )
     description: str | None = Field(None, description="Free text.")
@@ -151,11 +167,11 @@ class BuildOption(Record):
         description="Power usage effectiveness: facility power / IT power.",
     )
     usable_grid_share: float = Field(
-        1.0, gt=0, le=1, allow_inf_nan=False,
+        1.0, ge=0.1, le=1, allow_inf_nan=False,
         description="Redundancy: share of grid power usable (N: 1.0, N+1 on 4 feeds: 0.8, 2N: 0.5).",
     )
     max_it_mw: Pos = Field(description="Largest IT capacity this option can reach.", json_schema_extra=unit("MW"))
-    block_mw: Pos = Field(description="Capacity comes in integer blocks of this size.", json_schema_extra=unit("MW"))
+    block_mw: float = Field(ge=0.001, le=1e6, allow_inf_nan=False, description="Capacity comes in integer blocks of this size.", json_schema_extra=unit("MW"))
     fom_usd_per_mw_year: NonNeg = Field(
         0.0, description="Fixed operation and maintenance per MW of built IT capacity and year.",
         json_schema_extra=unit("USD/MW/year"),
@@ -167,7 +183,7 @@ class ExistingCapacity(Record):
     it_mw: Pos = Field(description="AI IT capacity already running.", json_schema_extra=unit("MW"))
     pue: float = Field(ge=1, le=3, allow_inf_nan=False, description="PUE of the existing halls.")
     usable_grid_share: float = Field(
-        1.0, gt=0, le=1, allow_inf_nan=False, description="Redundancy of the existing halls.",
+        1.0, ge=0.1, le=1, allow_inf_nan=False, description="Redundancy of the existing halls.",
     )
     fom_usd_per_mw_year: NonNeg = Field(
         0.0, description="Fixed O&M of the existing capacity.", json_schema_extra=unit("USD/MW/year"),
@@ -215,15 +231,15 @@ class System(Record):
     vendor: str = Field(description="Vendor, e.g. 'Nvidia', 'Huawei'.")
     origin: Id = Field(description="Jurisdiction of origin (decides what is 'domestic').")
     family: Id = Field(description="Software family, e.g. 'cuda'.")
-    it_kw_per_unit: Pos = Field(description="IT power of one unit at full load.", json_schema_extra=unit("kW"))
+    it_kw_per_unit: float = Field(ge=0.001, le=1e6, allow_inf_nan=False, description="IT power of one unit at full load.", json_schema_extra=unit("kW"))
     idle_power_share: Share = Field(
         0.3, description="Power drawn by an idle installed unit, as a share of full load.",
     )
-    training_pflops_per_unit: NonNeg = Field(
+    training_pflops_per_unit: Throughput = Field(
         description="Nominal dense training throughput (scaled by the family's efficiency).",
         json_schema_extra=unit("PFLOPS"),
     )
-    inference_pflops_per_unit: NonNeg = Field(
+    inference_pflops_per_unit: Throughput = Field(
         description="Inference throughput.", json_schema_extra=unit("PFLOPS"),
     )
     price_usd_per_unit: PerPeriodNonNeg = Field(description="Purchase price per period.", json_schema_extra=unit("USD"))

@@ -16,6 +16,7 @@ from .instance.errors import InstanceError
 from .instance.load import load_instance
 
 EXIT_OK, EXIT_INPUT, EXIT_INFEASIBLE, EXIT_NO_SOLUTION, EXIT_OUTPUT = 0, 2, 3, 4, 5
+OVERWRITE = "<overwrite>"  # value of a bare --force
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -28,13 +29,18 @@ def _parser() -> argparse.ArgumentParser:
     s = sub.add_parser("solve", help="solve an instance and print the plan")
     s.add_argument("file", help="instance file (.yaml, .yml or .json)")
     s.add_argument("--out", metavar="DIR", help="write every table as CSV and summary.json into DIR")
-    s.add_argument("--force", action="store_true", help="replace DIR if it exists")
+
     s.add_argument("--time-limit", type=float, metavar="SECONDS", help="stop the search after this many seconds")
     s.add_argument("--mip-gap", type=float, default=1e-4, metavar="REL", help="relative optimality gap (default 1e-4)")
     s.add_argument("--threads", type=int, metavar="N", help="solver threads")
     s.add_argument("--seed", type=int, default=0, help="solver random seed (default 0)")
     s.add_argument("--write-model", metavar="FILE.mps", help="write the built model (MPS or LP by extension)")
     s.add_argument("--verify", action="store_true", help="re-check the plan with the independent verifier")
+    s.add_argument("--risk", metavar="cvar:ALPHA:WEIGHT", help="minimise (1-WEIGHT) expected cost + WEIGHT CVaR_ALPHA")
+    s.add_argument("--force", dest="force", action="append", nargs="?", const=OVERWRITE, metavar="KIND=ID",
+                   help="alone: replace --out DIR if it exists; with KIND=ID: force a choice "
+                   "(site=ID, option=SITE:OPTION, system=ID, family=ID, site_system=SITE:SYSTEM)")
+    s.add_argument("--forbid", action="append", metavar="KIND=ID", help="forbid a choice (same kinds as --force)")
     s.add_argument("--quiet", action="store_true", help="print only the status line")
     s.add_argument("--verbose", action="store_true", help="show the HiGHS log")
     d = sub.add_parser("diagnose", help="explain which hard rules cannot hold together")
@@ -91,19 +97,29 @@ def _solve(args) -> int:
     from .results.report import plan_text
     from .results.verify import verify_plan
     from .results.write import OutputExistsError, write_plan
+    from .instance.decisions import Decisions
+    from .model.context import Risk
     from .solve import FEASIBLE, INFEASIBLE, OPTIMAL
 
-    if args.out and Path(args.out).exists() and not args.force:
+    overwrite = OVERWRITE in (args.force or [])
+    forced = [f for f in args.force or [] if f != OVERWRITE]
+    if args.out and Path(args.out).exists() and not overwrite:
         print(f"{args.out} already exists; use --force to replace it", file=sys.stderr)
         return EXIT_OUTPUT
+    try:
+        risk = Risk.parse(args.risk) if args.risk else None
+        decisions = Decisions.parse(forced, args.forbid) if (forced or args.forbid) else None
+    except ValueError as exc:
+        print(f"invalid option: {exc}", file=sys.stderr)
+        return EXIT_INPUT
     t0 = time.perf_counter()
     inst = load_instance(args.file)
     load_s = time.perf_counter() - t0
     plan = solve(inst, time_limit=args.time_limit, mip_gap=args.mip_gap, threads=args.threads, seed=args.seed,
-                 write_model=args.write_model, verbose=args.verbose)
+                 write_model=args.write_model, verbose=args.verbose, decisions=decisions, risk=risk)
     plan.seconds = {"load": load_s, **plan.seconds}
     if args.verify and plan.has_solution:
-        rep = verify_plan(inst, plan.tables, plan.objective)
+        rep = verify_plan(inst, plan.tables, plan.expected_cost)
         plan.messages.append("verifier: plan re-checked, all constraints hold" if rep.ok else
                              f"verifier: {len(rep.violations)} violation(s): " + "; ".join(rep.violations[:5]))
     if args.quiet:
@@ -112,7 +128,7 @@ def _solve(args) -> int:
         print(plan_text(plan))
     if args.out:
         try:
-            path = write_plan(plan, args.out, force=args.force)
+            path = write_plan(plan, args.out, force=overwrite)
             print(f"\nwrote {len(plan.tables)} tables and summary.json to {path}")
         except OutputExistsError as exc:
             print(str(exc), file=sys.stderr)

@@ -9,7 +9,11 @@ from typing import Any
 
 import pandas as pd
 
+import pyomo.environ as pyo
+
 from .diagnose import diagnose
+from .instance.decisions import Decisions
+from .model.context import Risk
 from .instance.load import load_instance
 from .instance.schema import Instance
 from .results.extract import empty_tables, extract_tables
@@ -31,6 +35,10 @@ class Plan:
     options: SolveOptions
     messages: list[str] = field(default_factory=list)
     model_size: dict[str, int] = field(default_factory=dict)
+    expected_cost: float | None = None
+    risk: Risk | None = None
+    model: Any = None  # the solved Pyomo model and its build context, with keep_model=True
+    context: Any = None
 
     @property
     def has_solution(self) -> bool:
@@ -45,6 +53,8 @@ class Plan:
             "objective": self.objective,
             "best_bound": self.best_bound,
             "mip_gap": self.mip_gap,
+            "expected_cost": self.expected_cost,
+            "risk": None if self.risk is None else {"measure": "cvar", "alpha": self.risk.alpha, "weight": self.risk.weight},
             "currency": self.instance.horizon.currency,
             "seconds": {k: round(x, 4) for k, x in self.seconds.items()},
             "model_size": self.model_size,
@@ -68,11 +78,16 @@ def solve(
     write_model: str | Path | None = None,
     verbose: bool = False,
     diagnose_time_limit: float | None = 60.0,
+    decisions: Decisions | None = None,
+    risk: Risk | None = None,
+    keep_model: bool = False,
 ) -> Plan:
     """Solve an instance (or an instance file) and return its :class:`Plan`.
 
     An infeasible instance is diagnosed with the elastic model (:mod:`optimizer.diagnose`)
-    and the rules that had to give are listed in ``plan.messages``.
+    and the rules that had to give are listed in ``plan.messages``. ``decisions`` forces
+    or forbids choices or fixes the site builds; ``risk`` makes the objective risk-averse
+    (CVaR); ``keep_model`` keeps the solved Pyomo model on the plan (``plan.model``).
     """
     seconds: dict[str, float] = {}
     if not isinstance(instance, Instance):
@@ -80,12 +95,12 @@ def solve(
         instance = load_instance(instance)
         seconds["load"] = time.perf_counter() - t0
     options = SolveOptions(time_limit, mip_gap, threads, seed, write_model, verbose)
-    prep, m, ctx, t = timed_build(instance)
+    prep, m, ctx, t = timed_build(instance, decisions, risk)
     seconds.update(t)
     size = _size(m)
     if prep.impossible:
         return Plan(instance, INFEASIBLE, "not solved: hard rules cannot be met", None, None, None, empty_tables(),
-                    seconds, options, ["no plan can meet the hard rules:", *prep.impossible], size)
+                    seconds, options, ["no plan can meet the hard rules:", *prep.impossible], size, risk=risk)
     out = solve_model(m, ctx, options)
     seconds.update(out.seconds)
     messages = list(out.messages)
@@ -96,7 +111,10 @@ def solve(
     else:
         tables = empty_tables()
         seconds["extract"] = 0.0
-    if out.status == INFEASIBLE:
+    expected = None
+    if out.has_solution:
+        expected = float(pyo.value(m.expected_cost)) if hasattr(m, "expected_cost") else out.objective
+    if out.status == INFEASIBLE and decisions is None:
         messages += explain_infeasible(prep)
         t0 = time.perf_counter()
         diag = diagnose(instance, time_limit=diagnose_time_limit)
@@ -107,8 +125,11 @@ def solve(
         messages.append(f"no plan found within the limits (HiGHS: {out.solver_status}); raise --time-limit")
     elif out.status == FEASIBLE:
         messages.append(f"search stopped early (HiGHS: {out.solver_status}); the plan is within {100 * (out.mip_gap or 0):.2f} % of the best bound")
+    if out.status == INFEASIBLE and decisions is not None:
+        messages.append("no plan satisfies the imposed decisions together with the instance's rules")
     return Plan(instance, out.status, out.solver_status, out.objective, out.best_bound, out.mip_gap, tables,
-                seconds, options, messages, size)
+                seconds, options, messages, size, expected, risk,
+                m if keep_model else None, ctx if keep_model else None)
 
 
 def _size(m) -> dict[str, int]:

@@ -21,7 +21,8 @@ from pyomo.contrib.solver.common.factory import SolverFactory
 
 from .instance.derive import Prepared, prepare
 from .instance.schema import Instance
-from .model import Context, build_model
+from .instance.decisions import Decisions
+from .model import Context, Risk, build_model
 
 log = logging.getLogger(__name__)
 
@@ -134,10 +135,11 @@ def explain_infeasible(prep: Prepared) -> list[str]:
     return out
 
 
-def timed_build(inst: Instance) -> tuple[Prepared, pyo.ConcreteModel, Context, dict[str, float]]:
+def timed_build(inst: Instance, decisions: Decisions | None = None, risk: Risk | None = None
+                ) -> tuple[Prepared, pyo.ConcreteModel, Context, dict[str, float]]:
     t0 = time.perf_counter()
-    prep = prepare(inst)
+    prep = prepare(inst, decisions)
     t1 = time.perf_counter()
-    m, ctx = build_model(prep)
+    m, ctx = build_model(prep, risk)
     t2 = time.perf_counter()
     return prep, m, ctx, {"prepare": t1 - t0, "build": t2 - t1}

@@ -66,7 +66,7 @@ def solve_checked(data: dict, expect_status: str = "optimal", **kw) -> optimizer
     plan = optimizer.solve(inst, **kw)
     assert plan.status == expect_status, (plan.status, plan.messages)
     if plan.has_solution:
-        rep = optimizer.verify_plan(inst, plan.tables, plan.objective)
+        rep = optimizer.verify_plan(inst, plan.tables, plan.expected_cost)
         assert rep.ok, rep.violations
     return plan
 

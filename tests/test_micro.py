@@ -398,3 +398,64 @@ def test_diagnosis_names_the_region_and_the_limit():
     ]
     plan = solve_checked(d, expect_status="infeasible")
     assert diag.findings[0] in plan.messages
+
+
+# ----------------------------------------------------------------------------- risk and decisions
+def _two_scenario_build(**kw):
+    return micro(sites=[site("mine", "convertible", options=[option(capex=1000)])],
+                 systems=[system("gpu", price=0)], regions=[region("r", 50, penalty=150)],
+                 scenarios=[{"id": "high", "probability": 0.5}, {"id": "low", "probability": 0.5, "demand_scale": 0.2}], **kw)
+
+
+def test_cvar_weight_one_plans_for_the_worst_tail():
+    """Same data as the low-demand scenario test. CVaR at alpha 0.5 is the cost of the
+    worst half of the probability mass, here the 'high' scenario alone.
+
+    Build B MW: high costs 1000 B + 150 * max(0, 50 - 10 B); minimised at B = 5 (5000;
+    B = 4 gives 5500, B = 1 gives 7000). Objective 5000; the plan's expected cost is 5000 too
+    (both scenarios pay the build only).
+    """
+    from optimizer.model.context import Risk
+
+    plan = solve_checked(_two_scenario_build(), risk=Risk(0.5, 1.0))
+    assert plan.objective == pytest.approx(5000, abs=1e-6)
+    assert plan.expected_cost == pytest.approx(5000, abs=1e-6)
+    assert plan.tables["builds"]["it_mw"].tolist() == [5.0]
+
+
+def test_cvar_weight_zero_is_the_expected_cost_plan():
+    """Weight 0: the risk-neutral plan (1 MW, expected cost 4000)."""
+    from optimizer.model.context import Risk
+
+    plan = solve_checked(_two_scenario_build(), risk=Risk(0.5, 0.0))
+    assert plan.objective == pytest.approx(4000, abs=1e-6)
+
+
+def test_forbid_and_force_choices():
+    """The lead-time case with a 12-month greenfield (optimum: greenfield, 110).
+
+    Forbidding the greenfield site gives the conversion (150); forcing both sites to be
+    built adds the cheapest useless greenfield: 1 MW block at $10 -> 150 + 10 = 160.
+    """
+    from optimizer.instance.decisions import Decisions
+
+    d = _lead_time_case(12)
+    plan = solve_checked(d, decisions=Decisions.parse(forbid=["site=green"]))
+    assert plan.objective == pytest.approx(150, abs=1e-6)
+    plan = solve_checked(d, decisions=Decisions.parse(force=["site=mine", "option=green:new"]))
+    assert plan.objective == pytest.approx(160, abs=1e-6)
+    plan = solve_checked(d, decisions=Decisions.parse(forbid=["system=gpu"]), expect_status="infeasible")
+
+
+def test_fixed_builds_evaluate_a_plan_in_every_scenario():
+    """Fix the forecast plan's build (5 MW, from the 'high'-only solve) and re-plan the
+    rest on both scenarios: cost 5000 in each, expected 5000 (vs 4000 for the stochastic
+    plan: the value of the stochastic solution is 1000)."""
+    from optimizer.instance.decisions import Decisions
+
+    plan = solve_checked(_two_scenario_build(), decisions=Decisions.parse())
+    det = solve_checked(micro(sites=[site("mine", "convertible", options=[option(capex=1000)])],
+                              systems=[system("gpu", price=0)], regions=[region("r", 50, penalty=150)]))
+    fixed = solve_checked(_two_scenario_build(), decisions=Decisions.from_builds(det.tables["builds"]))
+    assert plan.objective == pytest.approx(4000, abs=1e-6)
+    assert fixed.objective == pytest.approx(5000, abs=1e-6)

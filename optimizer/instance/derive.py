@@ -12,6 +12,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, field
 
+from .decisions import Decisions
 from .schema import ALL_PERIODS, Instance, Policies
 
 HOURS_PER_YEAR = 8760.0
@@ -134,6 +135,7 @@ class Prepared:
     ROUTE: list[tuple[str, str, str, str]] = field(default_factory=list)  # (g, s, p, w)
     UNSERVED: list[tuple[str, str, str]] = field(default_factory=list)  # (g, p, w)
     impossible: list[str] = field(default_factory=list)  # must-serve / must-place with no option
+    decisions: Decisions = field(default_factory=Decisions)
 
     @property
     def scenario_ids(self) -> list[str]:
@@ -147,8 +149,13 @@ class Prepared:
 
 
 # ----------------------------------------------------------------------------- prepare
-def prepare(inst: Instance) -> Prepared:
-    """Resolve an instance into model-ready data and eligible index sets."""
+def prepare(inst: Instance, decisions: Decisions | None = None) -> Prepared:
+    """Resolve an instance into model-ready data and eligible index sets.
+
+    ``decisions`` removes forbidden sites, options, systems and families from the
+    eligible sets (their variables never exist).
+    """
+    decisions = decisions or Decisions()
     periods = [p.id for p in inst.horizon.periods]
     years = {p.id: p.years for p in inst.horizon.periods}
     t_start, t = {}, 0.0
@@ -185,6 +192,8 @@ def prepare(inst: Instance) -> Prepared:
             pl.append(Pool(s.id, "existing", s.existing.pue, s.existing.usable_grid_share, s.existing.it_mw))
         for o in s.build_options:
             pl.append(Pool(s.id, o.id, o.pue, o.usable_grid_share, 0.0))
+            if s.id in decisions.forbidden("site") or f"{s.id}:{o.id}" in decisions.forbidden("option"):
+                continue
             first = idx[o.earliest_period] if o.earliest_period else 0
             for d in periods[first:]:
                 ready = t_start[d] + o.lead_time_months / 12.0
@@ -252,6 +261,7 @@ def prepare(inst: Instance) -> Prepared:
         max_units=max_units, existing_units=existing_units, in_service_after=in_service_after,
         domestic=domestic, latency_ms=latency, route_cost=route_cost,
     )
+    prep.decisions = decisions
     _index_sets(prep)
     return prep
 
@@ -352,6 +362,12 @@ def _index_sets(prep: Prepared) -> None:
                 f"site '{sid}' in {p}: its existing units draw {least:g} MW from the grid even when idle, "
                 f"more than the {prep.grid_mw[sid, p]:g} MW available"
             )
+    dec = prep.decisions
+
+    def allowed(sid: str, k) -> bool:
+        return not (sid in dec.forbidden("site") or k.id in dec.forbidden("system")
+                    or k.family in dec.forbidden("family") or f"{sid}:{k.id}" in dec.forbidden("site_system"))
+
     for w in prep.scenarios:
         zero_caps = {(s, k, c.period) for c in w.caps if c.cap_units <= EPS for s, k in c.members}
         supply = {k.id: per_period(k.supply_units, periods) if k.supply_units is not None else None for k in inst.systems}
@@ -363,7 +379,7 @@ def _index_sets(prep: Prepared) -> None:
                         continue
                     if supply[k.id] is not None and supply[k.id][p] <= EPS:
                         continue
-                    if prep.max_units[s.id, k.id] <= 0:
+                    if prep.max_units[s.id, k.id] <= 0 or not allowed(s.id, k):
                         continue
                     buy.add((s.id, k.id, p))
         prep.BUY.extend((s, k, p, w.id) for s, k, p in sorted(buy, key=lambda t: (t[0], t[1], periods.index(t[2]))))

@@ -10,20 +10,23 @@ from __future__ import annotations
 import pyomo.environ as pyo
 
 from ..instance.derive import Prepared
-from . import fleet, objective, policy, power, sites, workloads
-from .context import Context, CostTerm
+from . import decisions, fleet, objective, policy, power, sites, workloads
+from .context import Context, CostTerm, Risk
 
-MODULES = (sites, fleet, workloads, power, policy, objective)
+MODULES = (sites, fleet, workloads, power, policy, decisions, objective)
 """Model modules in build order (later modules use expressions of earlier ones)."""
 
 
-def build_model(prep: Prepared) -> tuple[pyo.ConcreteModel, Context]:
-    """Build the MIP for prepared data; returns the model and its build context."""
+def build_model(prep: Prepared, risk: Risk | None = None) -> tuple[pyo.ConcreteModel, Context]:
+    """Build the MIP for prepared data; returns the model and its build context.
+
+    ``risk`` switches the objective to (1 - w) expected cost + w CVaR_alpha(cost).
+    """
     m = pyo.ConcreteModel(name=prep.inst.name)
-    ctx = Context(prep)
+    ctx = Context(prep, risk=risk)
     for module in MODULES:
         module.add(m, ctx)
     return m, ctx
 
 
-__all__ = ["build_model", "Context", "CostTerm", "MODULES"]
+__all__ = ["build_model", "Context", "CostTerm", "MODULES", "Risk"]

@@ -29,9 +29,30 @@ class CostTerm:
     undiscounted: float
 
 
+@dataclass(frozen=True)
+class Risk:
+    """Risk-averse objective: (1 - weight) * expected cost + weight * CVaR_alpha(cost)."""
+
+    alpha: float
+    weight: float
+
+    def __post_init__(self) -> None:
+        if not (0 <= self.alpha < 1 and 0 <= self.weight <= 1):
+            raise ValueError("risk needs 0 <= alpha < 1 and 0 <= weight <= 1")
+
+    @staticmethod
+    def parse(text: str) -> "Risk":
+        """From ``cvar:ALPHA:WEIGHT``, e.g. ``cvar:0.9:0.5``."""
+        parts = text.split(":")
+        if len(parts) != 3 or parts[0] != "cvar":
+            raise ValueError(f"'{text}': expected cvar:ALPHA:WEIGHT, e.g. cvar:0.9:0.5")
+        return Risk(float(parts[1]), float(parts[2]))
+
+
 @dataclass
 class Context:
     prep: Prepared
+    risk: Risk | None = None
     is_online: dict[tuple[str, str], Any] = field(default_factory=dict)  # (s, p) -> 0/1 expression
     capacity_mw: dict[tuple[str, str], Any] = field(default_factory=dict)  # (s, p)
     pool_capacity_mw: dict[tuple[str, str, str], Any] = field(default_factory=dict)  # (s, pool, p)

@@ -365,6 +365,7 @@ class _Verifier:
         self.objective_reported = None if objective is None else float(objective)
         self.tol = float(tol)
         self.violations: list[str] = []
+        self._changeable: dict[tuple[str, str, str], bool] = {}
         self.cost_rows: dict[tuple[str, str, str], list[float]] = defaultdict(lambda: [0.0, 0.0])
 
     # ------------------------------------------------------------------ utilities
@@ -495,6 +496,7 @@ class _Verifier:
         W = self.W
         self.bought: dict[tuple[str, str, str, str], float] = defaultdict(float)
         reported: dict[tuple[str, str, str, str], float] = {}
+        derived: dict[tuple[str, str, str, str], dict[str, float]] = {}
         for r in self.rows("fleet"):
             s, k, p, w = _id(r.get("site")), _id(r.get("system")), _id(r.get("period")), _id(r.get("scenario"))
             if not (self.known("fleet", "site", s, W.sites) and self.known("fleet", "system", k, W.systems)
@@ -505,6 +507,7 @@ class _Verifier:
                 self.bad(f"fleet: site '{s}' system '{k}' {p} scenario {w}: more than one row")
             reported[key] = reported.get(key, 0.0) + _num(r.get("units_in_service"))
             self.bought[key] += _num(r.get("units_bought"))
+            derived[key] = {c: _num(r.get(c)) for c in ("nameplate_mw", "training_pflops", "inference_pflops") if c in r}
 
         for (s, k, p, w), x in sorted(self.bought.items()):
             what = f"fleet: site '{s}' system '{k}' {p} scenario {w}"
@@ -539,6 +542,15 @@ class _Verifier:
                 s, k, p, w = key
                 self.bad(f"fleet: site '{s}' system '{k}' {p} scenario {w}: units_in_service reported {_g(rep)}, "
                          f"but existing units and purchases within their lifetime give {_g(n)}")
+        for key, cols in derived.items():
+            s, k, p, w = key
+            sk, n = W.systems[k], self.N.get(key, 0.0)
+            expect = {"nameplate_mw": n * sk.it_kw_per_unit / 1000.0,
+                      "training_pflops": n * sk.training_pflops_per_unit * W.eff[sk.family],
+                      "inference_pflops": n * sk.inference_pflops_per_unit}
+            for c, x in cols.items():
+                if not self.eq(x, expect[c]):
+                    self.bad(f"fleet: site '{s}' system '{k}' {p} scenario {w}: {c} reported {_g(x)}, recomputed {_g(expect[c])}")
 
         # supply per system and period over all sites
         tot = defaultdict(float)
@@ -562,11 +574,18 @@ class _Verifier:
         for (s, k, p, w), n in self.N.items():
             name_mw[s, p, w] += W.systems[k].it_kw_per_unit / 1000.0 * n
         for (s, p, w), mw in sorted(name_mw.items()):
-            changeable = any((s, k, q, w) in W.buy_ok for k in W.systems for q in W.periods if W.in_window(k, q, p))
             cap = self.capacity(s, p)
-            if changeable and not self.le(mw, cap):
+            if self.changeable(s, p, w) and not self.le(mw, cap):
                 self.bad(f"nameplate: site '{s}' {p} scenario {w}: nameplate {_g(mw)} MW of units in service > built IT capacity {_g(cap)} MW")
         self.name_mw = name_mw
+
+    def changeable(self, s: str, p: str, w: str) -> bool:
+        """Some eligible purchase at the site could be in service in p (else its fleet is given)."""
+        key = (s, p, w)
+        if key not in self._changeable:
+            self._changeable[key] = any((s, k, q, w) in self.W.buy_ok for k in self.W.systems for q in self.W.periods
+                                        if self.W.in_window(k, q, p))
+        return self._changeable[key]
 
     def buy_reason(self, s: str, k: str, p: str, w: str) -> str:
         W, sc = self.W, self.W.scen[w]
@@ -676,9 +695,11 @@ class _Verifier:
                     self.bad(f"{what}: placed at site '{s}', which has no capacity online in its first period {first}")
                 for p, c in comp.items():
                     need[s, f, p, w.id] += c
+        by_family = defaultdict(float)
+        for (s, k, p, w), x in self.tr.items():
+            by_family[s, W.systems[k].family, p, w] += x
         for (s, f, p, w), c in sorted(need.items()):
-            supplied = sum(x for (ss, k, pp, ww), x in self.tr.items()
-                           if ss == s and pp == p and ww == w and W.systems[k].family == f)
+            supplied = by_family.get((s, f, p, w), 0.0)
             if not self.le(c, supplied):
                 self.bad(f"training: site '{s}' family '{f}' {p} scenario {w}: jobs placed need {_g(c)} PFLOPS, "
                          f"systems of the family deliver {_g(supplied)}")
@@ -803,6 +824,12 @@ class _Verifier:
                 s, k, p, w = key
                 sk = W.systems[k]
                 it[s, p, w] += sk.it_kw_per_unit / 1000.0 * (1 - sk.idle_power_share) * self.busy[key]
+        units_at = defaultdict(list)  # (s, p, w) -> [(system, units in service)]
+        for (s, k, p, w), n in self.N.items():
+            units_at[s, p, w].append((k, n))
+        busy_at = defaultdict(float)
+        for (s, k, p, w), b in self.busy.items():
+            busy_at[s, p, w] += abs(b)
         keys = set(it) | {(s, p, w) for (s, q, p, w) in pool_load}
         for (s, p, w) in sorted(keys):
             pools = self.pools(s)
@@ -835,7 +862,9 @@ class _Verifier:
             fac = sum(pue * loads[q] for q, pue, _ in pools)
             draw = sum(pue / ugs * loads[q] for q, pue, ugs in pools)
             grid = W.grid[s, p]
-            if not self.le(draw, grid):
+            # a draw the plan cannot change (one pool, only given units, all idle) is data, not a plan decision
+            given = len(pools) == 1 and busy_at.get((s, p, w), 0.0) <= 1e-9 and not self.changeable(s, p, w)
+            if not given and not self.le(draw, grid):
                 self.bad(f"site_power: {what}: grid draw {_g(draw)} MW > grid {_g(grid)} MW")
             r = site_rows.get((s, p, w))
             if r is None:
@@ -879,17 +908,18 @@ class _Verifier:
             else:
                 qualified = prow is not None and _flag(prow.get("met"))
                 lhs = tot_c = 0.0
-                for (ss, k, pp, ww), n in self.N.items():
-                    if ss == s and pp == p and ww == w:
-                        c = W.share_pflops(k) * n
-                        tot_c += c
-                        lhs += ((1.0 if W.domestic[s, k] else 0.0) - theta) * c
+                for k, n in units_at.get((s, p, w), []):
+                    c = W.share_pflops(k) * n
+                    tot_c += c
+                    lhs += ((1.0 if W.domestic[s, k] else 0.0) - theta) * c
                 if qualified and lhs < -self.slack(tot_c):
                     self.bad(f"{swhat}: counted as qualified, but the domestic share of installed compute "
                              f"{_g((lhs / tot_c + theta) if tot_c else 0.0)} < threshold {_g(theta)}")
                 saving = share * price * HOURS_PER_YEAR * fac if qualified else 0.0
-            if prow is not None and not self.eq(_num(prow.get("usd_per_year")), saving):
-                self.bad(f"{swhat}: saving reported {_g(_num(prow.get('usd_per_year')))} USD/year, recomputed {_g(saving)}")
+            per_mw = share * price * HOURS_PER_YEAR  # compare in MW of facility power, not in dollars
+            rep_saving = _num(prow.get("usd_per_year")) if prow is not None else None
+            if rep_saving is not None and not (self.eq(rep_saving / per_mw, saving / per_mw) if per_mw else self.eq(rep_saving, 0.0)):
+                self.bad(f"{swhat}: saving reported {_g(rep_saving)} USD/year, recomputed {_g(saving)}")
             if saving:
                 self.annual("energy_subsidy", p, w, -saving)
 

@@ -1,0 +1,49 @@
+r"""Imposed decisions: forced choices and fixed first-stage builds.
+
+For a forced site :math:`\sum_{o,d} b_{sod} \ge 1`; a forced option
+:math:`\sum_d b_{sod} \ge 1`; a forced system, family or site×system
+:math:`\sum x_{skpw} \ge 1` over its purchases, in every scenario (``forced_choice``).
+Fixed builds fix :math:`b` and :math:`n` to the given plan (all other build choices to 0).
+Forbidden choices are not constraints: their variables are never created
+(:func:`optimizer.instance.derive.prepare`).
+"""
+
+from __future__ import annotations
+
+import pyomo.environ as pyo
+
+from .context import Context
+
+
+def add(m: pyo.ConcreteModel, ctx: Context) -> None:
+    prep = ctx.prep
+    dec = prep.decisions
+    systems = {k.id: k for k in prep.inst.systems}
+    rows = {}
+    for kind, ident in dec.force:
+        if kind == "site" and ident in prep.pools and ctx.always_online(ident):
+            continue  # an existing site is there already
+        if kind in ("site", "option"):
+            rows[kind, ident, "-"] = [m.build[c] for c in m.BUILD
+                                      if (kind == "site" and c[0] == ident) or (kind == "option" and f"{c[0]}:{c[1]}" == ident)]
+        else:
+            for w in prep.scenario_ids:
+                terms = [m.units_bought[b] for b in m.BUY if b[3] == w and (
+                    (kind == "system" and b[1] == ident) or (kind == "family" and systems[b[1]].family == ident)
+                    or (kind == "site_system" and f"{b[0]}:{b[1]}" == ident))]
+                rows[kind, ident, w] = terms
+    for (kind, ident, w), terms in rows.items():
+        if not terms:
+            prep.impossible.append(f"forced {kind} '{ident}' cannot be chosen: no eligible decision exists"
+                                   + (f" in scenario '{w}'" if w != "-" else "") + " (bans, lead times or other forbids)")
+    m.forced_choice = pyo.Constraint([key for key, t in rows.items() if t], rule=lambda _m, k, i, w: sum(rows[k, i, w]) >= 1)
+
+    if dec.fixed_builds is not None:
+        fixed = {(f.site, f.option, f.decision_period): f.blocks for f in dec.fixed_builds}
+        for key in fixed:
+            if key not in m.BUILD:
+                prep.impossible.append(f"fixed build {key[0]}:{key[1]} decided in {key[2]} is not an eligible build choice")
+        for c in m.BUILD:
+            n = fixed.get(c, 0)
+            m.build[c].fix(1 if n > 0 else 0)
+            m.blocks[c].fix(n)

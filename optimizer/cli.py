@@ -14,6 +14,7 @@ from pathlib import Path
 
 from .instance.errors import InstanceError
 from .instance.load import load_instance
+from .instance.schema import Instance
 
 EXIT_OK, EXIT_INPUT, EXIT_INFEASIBLE, EXIT_NO_SOLUTION, EXIT_OUTPUT = 0, 2, 3, 4, 5
 OVERWRITE = "<overwrite>"  # value of a bare --force
@@ -41,12 +42,32 @@ def _parser() -> argparse.ArgumentParser:
                    help="alone: replace --out DIR if it exists; with KIND=ID: force a choice "
                    "(site=ID, option=SITE:OPTION, system=ID, family=ID, site_system=SITE:SYSTEM)")
     s.add_argument("--forbid", action="append", metavar="KIND=ID", help="forbid a choice (same kinds as --force)")
+    add_override_options(s)
     s.add_argument("--quiet", action="store_true", help="print only the status line")
     s.add_argument("--verbose", action="store_true", help="show the HiGHS log")
     d = sub.add_parser("diagnose", help="explain which hard rules cannot hold together")
     d.add_argument("file", help="instance file (.yaml, .yml or .json)")
     d.add_argument("--time-limit", type=float, default=60.0, metavar="SECONDS", help="limit for the elastic solve")
     return p
+
+
+def add_override_options(p: argparse.ArgumentParser) -> None:
+    """--set and --variant: what-if changes to the instance before solving."""
+    p.add_argument("--set", dest="overrides", action="append", default=[], metavar="PATH=VALUE",
+                   help="change a field by its path, e.g. regions[shanghai].demand_pflops*=1.5 (repeatable)")
+    p.add_argument("--variant", metavar="NAME[,NAME]", help="apply the instance's named override sets, in order")
+
+
+def load_with_overrides(args) -> "Instance":
+    """Load the instance file and apply --variant then --set."""
+    from .instance.overrides import apply_overrides, apply_variants
+
+    inst = load_instance(args.file)
+    if getattr(args, "variant", None):
+        inst = apply_variants(inst, [v.strip() for v in args.variant.split(",") if v.strip()])
+    if getattr(args, "overrides", None):
+        inst = apply_overrides(inst, args.overrides)
+    return inst
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -113,7 +134,7 @@ def _solve(args) -> int:
         print(f"invalid option: {exc}", file=sys.stderr)
         return EXIT_INPUT
     t0 = time.perf_counter()
-    inst = load_instance(args.file)
+    inst = load_with_overrides(args)
     load_s = time.perf_counter() - t0
     plan = solve(inst, time_limit=args.time_limit, mip_gap=args.mip_gap, threads=args.threads, seed=args.seed,
                  write_model=args.write_model, verbose=args.verbose, decisions=decisions, risk=risk)

@@ -12,7 +12,7 @@ horizon (or, where stated, only some of them).
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, WithJsonSchema
 
@@ -382,6 +382,10 @@ class Instance(Record):
     regions: list[Region] = Field(default_factory=list, description="Inference demand regions.")
     scenarios: list[Scenario] = Field(
         default_factory=list, description="Scenarios (none: one deterministic scenario 'base')."
+    )
+    variants: dict[Id, dict[str, Any]] = Field(
+        default_factory=dict,
+        description="Named what-if override sets {name: {PATH: value}}, applied with --variant NAME.",
     )
 
     def replace(self, **changes: object) -> "Instance":

@@ -286,12 +286,12 @@ class _World:
             base = spec.region_demand_pflops.get(g.id, g.demand_pflops) if spec else g.demand_pflops
             f = (spec.demand_scale * spec.region_demand_scale.get(g.id, 1.0)) if spec else 1.0
             for p, x in _expand(base, periods).items():
-                demand[g.id, p] = x * f
+                demand[g.id, p] = x * f if x * f > EPS else 0.0  # below 1e-9 PFLOPS is no demand
         jobs = {}
         for j in inst.training_jobs:
             f = (spec.training_scale * spec.job_scale.get(j.id, 1.0)) if spec else 1.0
             comp = {p: j.compute_pflops[p] * f for p in periods if p in j.compute_pflops}
-            comp = {p: x for p, x in comp.items() if x > 0}
+            comp = {p: x for p, x in comp.items() if x > EPS}
             if comp:
                 jobs[j.id] = comp
         price = {}
@@ -695,6 +695,8 @@ class _Verifier:
                     self.bad(f"{what}: placed at site '{s}', which has no capacity online in its first period {first}")
                 for p, c in comp.items():
                     need[s, f, p, w.id] += c
+                if job.placement_cost_usd.get(s, 0.0):
+                    self.lump("placement", first, w.id, job.placement_cost_usd[s])
         by_family = defaultdict(float)
         for (s, k, p, w), x in self.tr.items():
             by_family[s, W.systems[k].family, p, w] += x

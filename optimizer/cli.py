@@ -7,6 +7,7 @@ Exit codes: 0 plan found (optimal or feasible), 2 invalid input, 3 infeasible,
 from __future__ import annotations
 
 import argparse
+import importlib
 import logging
 import sys
 import time
@@ -18,6 +19,10 @@ from .instance.schema import Instance
 
 EXIT_OK, EXIT_INPUT, EXIT_INFEASIBLE, EXIT_NO_SOLUTION, EXIT_OUTPUT = 0, 2, 3, 4, 5
 OVERWRITE = "<overwrite>"  # value of a bare --force
+
+COMMAND_MODULES: tuple[str, ...] = ()
+"""Modules that add sub-commands: each has ``register(subparsers)`` and sets
+``handler=function(args) -> exit code`` on its parsers. Listed here, in help order."""
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -48,6 +53,8 @@ def _parser() -> argparse.ArgumentParser:
     d = sub.add_parser("diagnose", help="explain which hard rules cannot hold together")
     d.add_argument("file", help="instance file (.yaml, .yml or .json)")
     d.add_argument("--time-limit", type=float, default=60.0, metavar="SECONDS", help="limit for the elastic solve")
+    for name in COMMAND_MODULES:
+        importlib.import_module(name).register(sub)
     return p
 
 
@@ -80,6 +87,8 @@ def main(argv: list[str] | None = None) -> int:
             return _solve(args)
         if args.command == "diagnose":
             return _diagnose(args)
+        if hasattr(args, "handler"):
+            return args.handler(args)
     except InstanceError as exc:
         print(str(exc), file=sys.stderr)
         return EXIT_INPUT

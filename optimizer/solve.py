@@ -83,8 +83,9 @@ def solve_model(m: pyo.ConcreteModel, ctx: Context, options: SolveOptions) -> So
     info = h.getInfo()
     has_sol = info.primal_solution_status == 2
     raw = h.modelStatusToString(model_status)
-    if model_status == highspy.HighsModelStatus.kOptimal:
-        status = OPTIMAL
+    empty = model_status == highspy.HighsModelStatus.kModelEmpty
+    if model_status == highspy.HighsModelStatus.kOptimal or empty:
+        status = OPTIMAL  # an empty model: nothing to decide, every cost is fixed
     elif model_status in (highspy.HighsModelStatus.kInfeasible, highspy.HighsModelStatus.kUnboundedOrInfeasible):
         status = INFEASIBLE
     elif has_sol:
@@ -92,6 +93,9 @@ def solve_model(m: pyo.ConcreteModel, ctx: Context, options: SolveOptions) -> So
     else:
         status = NO_SOLUTION
     objective = best_bound = gap = None
+    if empty:
+        objective = best_bound = float(pyo.value(m.total_cost))
+        return SolveOutcome(status, raw, objective, best_bound, 0.0, seconds, [], True)
     if has_sol:
         res.solution_loader.load_vars()
         _round_integers(m)

@@ -459,3 +459,49 @@ def test_fixed_builds_evaluate_a_plan_in_every_scenario():
     fixed = solve_checked(_two_scenario_build(), decisions=Decisions.from_builds(det.tables["builds"]))
     assert plan.objective == pytest.approx(4000, abs=1e-6)
     assert fixed.objective == pytest.approx(5000, abs=1e-6)
+
+
+def test_site_subsidy_never_cuts_off_a_feasible_mix():
+    """A 1 MW site; foreign systems A (600 kW, 6 PFLOPS) and B (400 kW, 4 PFLOPS), $100 each;
+    10 PFLOPS must be served: only 1 A + 1 B fits (1 MW). A qualifying-site subsidy
+    (threshold 0.5) cannot be earned without domestic systems, but must not make the
+    instance infeasible: cost 200."""
+    sub = {"id": "s", "jurisdiction": "CN", "discount_share": 0.5, "applies_to": "qualifying_sites",
+           "domestic_share_threshold": 0.5}
+    d = micro(sites=[site("s1", it_mw=1)],
+              systems=[system("a", kw=600, train=6, infer=6), system("b", kw=400, train=4, infer=4)],
+              regions=[region("r", 10, must_serve=True)], policies={"energy_subsidies": [sub]})
+    plan = solve_checked(d)
+    assert plan.objective == pytest.approx(200, abs=1e-6)
+
+
+def _fixed_share_case(hard: bool) -> dict:
+    s = site("s1")
+    s["existing_units"] = [{"system": "gpu", "units": 1}]
+    t = {"id": "t", "jurisdiction": "CN", "min_domestic_share": 0.5, "periods": ["2026"], "hard": hard}
+    if not hard:
+        t["shortfall_penalty_usd_per_pflops_year"] = 7
+    return micro(periods=("2026", "2027"), sites=[s],
+                 systems=[system("gpu", supply_units={"2026": 0, "2027": 5}),
+                          system("npu", origin="CN", family="cann", supply_units={"2026": 0, "2027": 5})],
+                 policies={"share_targets": [t]})
+
+
+def test_share_target_on_fixed_compute():
+    """In 2026 only the existing gpu is installed (nothing can be bought until 2027): the
+    50 % target falls short by 0.5 * 10 = 5 PFLOPS whatever the plan.
+
+    Hard: infeasible, explained before solving. Soft at $7/PFLOPS-year: 35, nothing bought.
+    """
+    plan = solve_checked(_fixed_share_case(True), expect_status="infeasible")
+    assert any("share target 't'" in m and "falls short by 5 PFLOPS" in m for m in plan.messages)
+    plan = solve_checked(_fixed_share_case(False))
+    assert plan.objective == pytest.approx(35, abs=1e-6)
+
+
+def test_reserved_option_id_is_rejected():
+    import optimizer
+
+    d = micro(sites=[site("s1", options=[option("existing")])])
+    with pytest.raises(optimizer.InstanceError, match="reserved"):
+        optimizer.instance_from_dict(d)

@@ -156,6 +156,9 @@ class _Checker:
         if s.kind != "existing" and not s.build_options:
             self.add(f"{w}.build_options", f"a '{s.kind}' site needs at least one build option", has_value=False)
         self.unique(f"{w}.build_options", [o.id for o in s.build_options])
+        for j, o in enumerate(s.build_options):
+            if o.id == "existing":
+                self.add(f"{w}.build_options[{j}].id", "'existing' is reserved for the site's running capacity; choose another id", o.id)
         kw = {k.id: k.it_kw_per_unit for k in self.inst.systems}
         for j, u in enumerate(s.existing_units):
             wu = f"{w}.existing_units[{j}]"

@@ -93,7 +93,7 @@ class ScenarioData:
     demand: dict[tuple[str, str], float]  # (region, period) -> PFLOPS
     job_compute: dict[str, dict[str, float]]  # job -> {period: PFLOPS}, active jobs only
     price_mwh: dict[tuple[str, str], float]  # (site, period)
-    unit_price: dict[tuple[str, str], float]  # (system, period), premium included
+    unit_price: dict[tuple[str, str], float]  # (system, period), scenario scale applied, premium excluded
     premium: dict[tuple[str, str, str], float]  # (site, system, period) -> USD/unit
     banned: set[tuple[str, str, str]]  # (site, system, period)
     caps: list[CapRule]

@@ -6,7 +6,9 @@ jurisdiction in :math:`p` under scenario :math:`w`, and supply is not zero.
 :math:`\mathcal{F}` = :math:`(s,k,p,w)` where a unit can be in service.
 
 Variables: :math:`x_{skpw}\ge 0` units bought (``units_bought``; integer unless the system
-is divisible), bounded by :math:`\bar u_{sk}` = max IT MW of the site / unit kW.
+is divisible), bounded by :math:`\bar u_{sk}` = max IT MW of the site / unit kW (rounded
+down for indivisible systems). ``nameplate_limit`` exists where a purchase can be in
+service; ``bought_needs_online`` only at sites without running capacity.
 
 .. math::
     N_{skpw} = U^0_{skp} + \sum_{q \le p:\; t_q + L_k > t_p} x_{skqw}         \quad\text{(units in service)}
@@ -56,7 +58,7 @@ def add(m: pyo.ConcreteModel, ctx: Context) -> None:
     by_spw = defaultdict(list)
     for (s, k, p, w) in prep.FLEET:
         by_spw[s, p, w].append(k)
-    # only where something can still change: a purchase in service or a build choice
+    # only where a purchase can be in service (existing units alone are checked on load)
     nameplate_idx = [
         key for key in by_spw
         if any((key[0], k, q, key[2]) in buy for k in by_spw[key] for q in prep.in_service_after[k, key[1]])

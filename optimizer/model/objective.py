@@ -8,7 +8,7 @@ are discounted with :math:`\phi_p=(1+r)^{-t_p}` at the start of the period, cost
 year with the discounted years of the period
 :math:`\phi_p (1-(1+r)^{-Y_p}) / (1-(1+r)^{-1})` (:math:`Y_p` when :math:`r=0`).
 First-stage costs (site builds) are registered in every scenario, so their expectation
-equals their value. The cost table of a plan is these same terms, evaluated.
+equals their value (the capex subsidy may differ by scenario when a scenario overrides it). The cost table of a plan is these same terms, evaluated.
 
 With a risk setting :math:`(\alpha, \lambda)` the objective is
 :math:`(1-\lambda)\sum_w \pi_w C_w + \lambda\big(\eta + \frac{1}{1-\alpha}\sum_w \pi_w z_w\big)`

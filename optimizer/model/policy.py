@@ -17,8 +17,10 @@ for multi-pool sites); saving per year :math:`\alpha c_{spw}\,8760\sum_q \mathrm
 
     h_{spw} \le \mathrm{fac}_{spw},\qquad h_{spw} \le G_{sp}\, q_{spw}              \quad\text{(subsidy\_within\_use, subsidy\_needs\_qualification)}
 
-with :math:`M_s=\theta\,\max_{k\text{ foreign}} F_k \bar u_{sk}`, the most foreign
-compute the site can hold, so the condition is exact. Saving per year
+with :math:`M_s=\theta\cdot 1000\,\overline{IT}_s\max_{k\text{ foreign}} F_k/P_k`: the
+nameplate limit bounds the site's foreign compute by its largest IT capacity times the
+best foreign PFLOPS per kW, so the condition is exact (no feasible plan is cut off). The
+row is omitted when no foreign system can be at the site (M = 0). Saving per year
 :math:`\alpha c_{spw}\,8760\,h_{spw}`.
 
 **Domestic-share target** :math:`\tau` in jurisdiction :math:`J`:
@@ -51,7 +53,6 @@ def add(m: pyo.ConcreteModel, ctx: Context) -> None:
     at = defaultdict(list)
     for (s, k, p, w) in prep.FLEET:
         at[s, p, w].append(k)
-    buy = {(s, k, w) for (s, k, p, w) in prep.BUY}
 
     dom_idx, qual_idx = [], []
     for (s, p, w), ks in at.items():
@@ -95,9 +96,10 @@ def add(m: pyo.ConcreteModel, ctx: Context) -> None:
     m.subsidised_mw = pyo.Var(m.QUALIFY, within=pyo.NonNegativeReals)
 
     def big_m(s: str, p: str, w: str, theta: float) -> float:
-        foreign = [share_pflops(systems[k]) * prep.max_units[s, k] for k in at[s, p, w] if not prep.domestic[s, k]]
-        existing = sum(share_pflops(systems[k]) * prep.existing_units.get((s, k, p), 0.0) for k in at[s, p, w] if not prep.domestic[s, k])
-        return theta * (max(foreign, default=0.0) + existing)
+        # nameplate_limit: sum_k P_k N_k / 1000 <= max IT MW, so foreign compute is at most
+        # 1000 * max IT MW * the best foreign PFLOPS per kW (existing units included)
+        density = [share_pflops(systems[k]) / systems[k].it_kw_per_unit for k in at[s, p, w] if not prep.domestic[s, k]]
+        return theta * 1000.0 * prep.max_it_mw[s] * max(density, default=0.0)
 
     def qual_rule(_m, s, p, w):
         theta = prep.scenario(w).energy_subsidy[s, p].threshold
@@ -119,11 +121,20 @@ def add(m: pyo.ConcreteModel, ctx: Context) -> None:
     # --- domestic-share targets
     rows, soft = {}, []
     for w in prep.scenarios:
-        for i, t in enumerate(w.targets):
+        for t in w.targets:
             terms = [(s, k) for s in t.sites for k in at.get((s, t.period, w.id), [])]
-            if not any((s, k, w.id) in buy for s, k in terms):
-                continue  # nothing the plan can change
+            lhs = sum((int(prep.domestic[s, k]) - t.min_share) * share_pflops(systems[k]) * ctx.in_service[s, k, t.period, w.id]
+                      for s, k in terms)
             key = (t.label, t.period, w.id)
+            if pyo.is_constant(lhs):  # nothing the plan can change (existing units only, or none)
+                gap = -float(pyo.value(lhs))
+                if gap > 1e-9 and t.hard:
+                    prep.impossible.append(
+                        f"scenario '{w.id}': share target '{t.label}' ({100 * t.min_share:g} % domestic in {t.jurisdiction}, "
+                        f"{t.period}) cannot be met: the installed compute there is fixed and falls short by {gap:g} PFLOPS")
+                elif gap > 1e-9:
+                    ctx.annual("share_shortfall_penalty", t.period, w.id, t.penalty * gap)
+                continue
             rows[key] = (t, terms)
             if not t.hard:
                 soft.append(key)

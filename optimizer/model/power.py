@@ -15,6 +15,8 @@ share :math:`\iota_k` of it, so idle capacity costs energy.
     \mathrm{fac}_{spw} = \sum_q \mathrm{PUE}_q\,\ell_{sqpw}                            \quad\text{(facility power, MW)}
 
 With one pool the split variables :math:`\ell` are not created (:math:`\ell = L`).
+``grid_limit`` is omitted where the draw is constant (existing idle units only; a draw
+above the grid is reported as infeasible before solving).
 Cost: energy :math:`c_{spw}\cdot 8760\cdot \mathrm{fac}_{spw}` per year.
 """
 

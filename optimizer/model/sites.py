@@ -9,14 +9,14 @@ Variables: :math:`b_{sod}\in\{0,1\}` (``build``), :math:`n_{sod}\in\mathbb{Z}_{\
 .. math::
     \sum_{(o,d)} b_{sod} \le 1 \quad \forall s                          \quad\text{(one\_build\_per\_site)}
 
-    b_{sod} \le n_{sod} \le \bar n_{so}\, b_{sod}                        \quad\text{(blocks\_need\_build, build\_needs\_blocks)}
+    b_{sod} \le n_{sod} \le \bar n_{so}\, b_{sod}                        \quad\text{(build\_needs\_blocks, blocks\_need\_build)}
 
     \mathrm{cap}_{sp} = E_s + \sum_{(o,d):\,\omega(s,o,d)\le p} B_{so}\, n_{sod}
 
     \mathrm{online}_{sp} = 1 \text{ if } E_s>0 \text{ else } \sum_{(o,d):\,\omega(s,o,d)\le p} b_{sod}
 
 Costs: capex :math:`F_{so} b_{sod} + K_{so} B_{so} n_{sod}` at :math:`d`, minus the capex
-subsidy :math:`\sigma_{sd} B_{so} n_{sod}`; fixed O&M :math:`f_{so} B_{so} n_{sod}` per year
+subsidy :math:`\sigma_{sdw} B_{so} n_{sod}` (scenario-specific when a scenario overrides capex subsidies); fixed O&M :math:`f_{so} B_{so} n_{sod}` per year
 from the online period on; existing capacity's O&M :math:`f^E_s E_s` per year (a constant).
 """
 

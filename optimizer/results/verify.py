@@ -18,6 +18,24 @@ sites; the ``qualified`` flag of qualifying-site subsidies). Everything else —
 service, busy units, IT load, facility and grid draw, unserved demand, subsidies and
 costs — is recomputed and compared with the reported figure.
 
+Constraint families checked: builds (one per site, option and decision period valid,
+online period from the lead time, whole blocks within max_it_mw); fleet (purchases only
+where eligible — capacity online, grid, export bans and zero caps, supply — whole units
+unless divisible, units in service from existing units and purchases within their
+lifetime, supply and export caps, nameplate within built capacity); compute use (busy
+units within units in service); training (active jobs placed once, at an allowed site
+and family, must_place, family PFLOPS cover the jobs placed); inference (routes allowed
+by residency and latency, at online sites, equal to the systems' inference PFLOPS;
+served + unserved = demand, must_serve); power (IT load of busy and idle units, pool
+split and pool capacity, grid draw within the grid); policies (domestic-systems subsidy
+split and saving, qualifying-site threshold and saving, hard share targets, soft-target
+shortfall). Costs: site_capex, site_capex_subsidy, site_fom, system_capex,
+export_premium, system_om, energy, energy_subsidy, routing, unserved_penalty, placement,
+unplaced_penalty, share_shortfall_penalty.
+
+``objective`` is the *expected* discounted cost: for a risk-averse (CVaR) plan pass
+``plan.expected_cost``, not the solver's objective.
+
 Tolerances: a constraint ``a <= b`` holds when ``a <= b + tol * max(1, |a|, |b|)``;
 integrality allows ``max(tol, 1e-6)`` per unit. The objective may differ from the
 reported one by at most ``max(tol, 1e-6) * max(1, |objective|)``.

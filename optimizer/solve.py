@@ -11,7 +11,10 @@ The raw HiGHS model status is always reported alongside.
 from __future__ import annotations
 
 import logging
+import signal
+import threading
 import time
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -68,16 +71,17 @@ def solve_model(m: pyo.ConcreteModel, ctx: Context, options: SolveOptions) -> So
     solver_options = {"random_seed": int(options.seed), "mip_rel_gap": float(options.mip_gap)}
     no_updates = {k: False for k in opt.CONFIG.auto_updates}
     t0 = time.perf_counter()
-    res = opt.solve(
-        m,
-        time_limit=options.time_limit,
-        threads=options.threads,
-        solver_options=solver_options,
-        load_solutions=False,
-        raise_exception_on_nonoptimal_result=False,
-        tee=options.verbose,
-        auto_updates=no_updates,
-    )
+    with _ctrl_c_stops_search(h) as interrupted, _quiet_pyomo_status_warning():
+        res = opt.solve(
+            m,
+            time_limit=options.time_limit,
+            threads=options.threads,
+            solver_options=solver_options,
+            load_solutions=False,
+            raise_exception_on_nonoptimal_result=False,
+            tee=options.verbose,
+            auto_updates=no_updates,
+        )
     seconds["solve"] = time.perf_counter() - t0
     model_status = h.getModelStatus()
     info = h.getInfo()
@@ -108,7 +112,51 @@ def solve_model(m: pyo.ConcreteModel, ctx: Context, options: SolveOptions) -> So
             best_bound, gap = objective, 0.0
         if status == OPTIMAL and gap is not None and gap > 1:  # HiGHS reports inf gap at 0 objective
             gap = abs(objective - best_bound) / max(1.0, abs(objective))
-    return SolveOutcome(status, raw, objective, best_bound, gap, seconds, [], has_sol)
+    messages = ["interrupted (Ctrl-C): the best plan found so far is kept"] if interrupted else []
+    return SolveOutcome(status, raw, objective, best_bound, gap, seconds, messages, has_sol)
+
+
+@contextmanager
+def _quiet_pyomo_status_warning():
+    """Pyomo warns about HiGHS statuses it does not map (e.g. 'Interrupted by user'); this
+    module maps them itself, so the warning would only confuse."""
+    lg = logging.getLogger("pyomo.contrib.solver.solvers.highs")
+    old = lg.level
+    lg.setLevel(logging.ERROR)
+    try:
+        yield
+    finally:
+        lg.setLevel(old)
+
+
+@contextmanager
+def _ctrl_c_stops_search(h: highspy.Highs):
+    """While HiGHS runs, Ctrl-C asks it to stop at the next callback and keep its incumbent,
+    instead of raising KeyboardInterrupt inside the solver and losing the plan."""
+    flag: list[bool] = []
+    if threading.current_thread() is not threading.main_thread():
+        yield flag
+        return
+
+    def on_sigint(_sig, _frame):
+        if flag:  # a second Ctrl-C: give up at once
+            raise KeyboardInterrupt
+        flag.append(True)
+
+    def stop(event) -> None:
+        if flag:
+            event.interrupt()
+
+    events = (h.cbMipInterrupt, h.cbSimplexInterrupt, h.cbIpmInterrupt)
+    for ev in events:
+        ev.subscribe(stop)
+    previous = signal.signal(signal.SIGINT, on_sigint)
+    try:
+        yield flag
+    finally:
+        signal.signal(signal.SIGINT, previous)
+        for ev in events:
+            ev.unsubscribe(stop)
 
 
 def _round_integers(m: pyo.ConcreteModel) -> None:

@@ -505,3 +505,19 @@ def test_reserved_option_id_is_rejected():
     d = micro(sites=[site("s1", options=[option("existing")])])
     with pytest.raises(optimizer.InstanceError, match="reserved"):
         optimizer.instance_from_dict(d)
+
+
+def test_end_value_credits_remaining_life():
+    """Straight-line end value. Three 1-year periods, rate 10 %, gpu life 10 years, $100;
+    10 PFLOPS needed in 2028 only; a convertible site at $1000/MW, 20-year life, built in 2028.
+
+    Both are bought at the start of 2028 (t = 2): 1100 / 1.21. At the horizon's end (t = 3)
+    the gpu has 9 of 10 years left (90) and the site 19 of 20 (950): credit 1040 / 1.331.
+    """
+    d = micro(periods=("2026", "2027", "2028"), rate=0.1,
+              sites=[site("mine", "convertible", options=[option(capex=1000)])],
+              regions=[region("r", {"2026": 0, "2027": 0, "2028": 10})])
+    d["horizon"]["end_value"] = "straight_line"
+    plan = solve_checked(d)
+    assert plan.objective == pytest.approx(1100 / 1.21 - 1040 / 1.331, rel=1e-9)
+    assert cat(plan, "end_value") == pytest.approx(-1040 / 1.331, rel=1e-9)

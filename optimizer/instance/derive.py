@@ -111,6 +111,8 @@ class Prepared:
     years: dict[str, float]
     t_start: dict[str, float]
     capex_factor: dict[str, float]  # discount factor at the start of the period
+    horizon_end: float  # years from the start to the end of the last period
+    end_factor: float  # discount factor at the end of the horizon
     opex_factor: dict[str, float]  # discounted years in the period
     scenarios: list[ScenarioData]
     ancestors: dict[str, tuple[str, ...]]  # jurisdiction -> itself and its parents
@@ -140,6 +142,12 @@ class Prepared:
     @property
     def scenario_ids(self) -> list[str]:
         return [w.id for w in self.scenarios]
+
+    def remaining_share(self, start_period: str, lifetime: float) -> float:
+        """Share of an asset's life left at the horizon's end (0 when end values are off)."""
+        if self.inst.horizon.end_value == "none":
+            return 0.0
+        return max(0.0, self.t_start[start_period] + lifetime - self.horizon_end) / lifetime
 
     def scenario(self, w: str) -> ScenarioData:
         return self._by_id[w]
@@ -256,6 +264,7 @@ def prepare(inst: Instance, decisions: Decisions | None = None) -> Prepared:
     scen = _scenarios(inst, periods, sites, systems, ancestors)
     prep = Prepared(
         inst=inst, periods=periods, years=years, t_start=t_start, capex_factor=capex_factor,
+        horizon_end=t, end_factor=(1 + r) ** -t,
         opex_factor=opex_factor, scenarios=scen, ancestors=ancestors, grid_mw=grid_mw, pools=pools,
         choices=choices, online_choices=online_choices, hosts=hosts, max_it_mw=max_it,
         max_units=max_units, existing_units=existing_units, in_service_after=in_service_after,

@@ -107,6 +107,8 @@ def schema_problems(exc: ValidationError, data: Any, name: str) -> list[Problem]
             rule = "must be a number"
         elif typ in ("string_type",):
             rule = "must be text"
+            if isinstance(value, bool):
+                rule += " (YAML reads NO, yes, on and off as true/false: put the value in quotes)"
         elif typ in ("bool_type", "bool_parsing"):
             rule = "must be true or false"
         elif typ == "list_type":

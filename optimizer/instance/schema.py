@@ -116,6 +116,11 @@ class Horizon(Record):
         description="Annual discount rate applied to all costs.", json_schema_extra=unit("1/year"),
     )
     currency: str = Field("USD", description="Currency of every monetary figure (label only).")
+    end_value: Literal["none", "straight_line"] = Field(
+        "none",
+        description="Value of assets still in service when the horizon ends: none, or credited "
+        "straight-line (purchase price × remaining life / lifetime), discounted from the horizon's end.",
+    )
 
 
 class Network(Record):
@@ -177,6 +182,9 @@ class BuildOption(Record):
         json_schema_extra=unit("USD/MW/year"),
     )
     earliest_period: Id | None = Field(None, description="First period in which the option may be decided.")
+    lifetime_years: Pos = Field(
+        20.0, description="Economic life of the built capacity (for the end-of-horizon value).", json_schema_extra=unit("years"),
+    )
 
 
 class ExistingCapacity(Record):

@@ -71,5 +71,9 @@ class Context:
         """Register a cost per year incurred throughout period ``p``."""
         self.costs.append(CostTerm(category, p, w, expr, self.prep.opex_factor[p], self.prep.years[p]))
 
+    def at_end(self, category: str, w: str, expr: Any) -> None:
+        """Register a value at the end of the horizon (reported under the last period)."""
+        self.costs.append(CostTerm(category, self.prep.periods[-1], w, expr, self.prep.end_factor, 1.0))
+
     def always_online(self, s: str) -> bool:
         return any(pl.id == "existing" for pl in self.prep.pools[s])

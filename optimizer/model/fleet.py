@@ -23,7 +23,9 @@ service; ``bought_needs_online`` only at sites without running capacity.
 
 Installed nameplate IT power must fit the built IT capacity (a hall is provisioned for
 its racks at full load). Costs: unit price plus any export premium at purchase; O&M per
-unit in service and year.
+unit in service and year; with ``horizon.end_value: straight_line`` the unit price times
+the share of life left at the horizon's end is credited then (``end_value``; premiums are
+not credited).
 """
 
 from __future__ import annotations
@@ -109,6 +111,9 @@ def add(m: pyo.ConcreteModel, ctx: Context) -> None:
     for (s, k, p, w) in prep.BUY:
         scen = prep.scenario(w)
         ctx.lump("system_capex", p, w, scen.unit_price[k, p] * m.units_bought[s, k, p, w])
+        left = prep.remaining_share(p, systems[k].lifetime_years)
+        if left > 0:
+            ctx.at_end("end_value", w, -left * scen.unit_price[k, p] * m.units_bought[s, k, p, w])
         prem = scen.premium.get((s, k, p), 0.0)
         if prem:
             ctx.lump("export_premium", p, w, prem * m.units_bought[s, k, p, w])

@@ -18,6 +18,8 @@ Variables: :math:`b_{sod}\in\{0,1\}` (``build``), :math:`n_{sod}\in\mathbb{Z}_{\
 Costs: capex :math:`F_{so} b_{sod} + K_{so} B_{so} n_{sod}` at :math:`d`, minus the capex
 subsidy :math:`\sigma_{sdw} B_{so} n_{sod}` (scenario-specific when a scenario overrides capex subsidies); fixed O&M :math:`f_{so} B_{so} n_{sod}` per year
 from the online period on; existing capacity's O&M :math:`f^E_s E_s` per year (a constant).
+With ``horizon.end_value: straight_line`` the capex (before subsidy) times the share of the
+option's life left at the horizon's end is credited then (category ``end_value``).
 """
 
 from __future__ import annotations
@@ -68,6 +70,10 @@ def add(m: pyo.ConcreteModel, ctx: Context) -> None:
         for (s, o, d) in ch:
             op = opt[s, o]
             ctx.lump("site_capex", d, w.id, op.fixed_capex_usd * m.build[s, o, d] + op.capex_usd_per_mw * op.block_mw * m.blocks[s, o, d])
+            left = prep.remaining_share(d, op.lifetime_years)
+            if left > 0:
+                ctx.at_end("end_value", w.id, -left * (op.fixed_capex_usd * m.build[s, o, d]
+                                                      + op.capex_usd_per_mw * op.block_mw * m.blocks[s, o, d]))
             sub = w.capex_subsidy.get((s, d), 0.0)
             if sub:
                 ctx.lump("site_capex_subsidy", d, w.id, -sub * op.block_mw * m.blocks[s, o, d])

@@ -292,6 +292,8 @@ def _policy(m, ctx):
             continue
         price = prep.scenario(w).price_mwh[s, p]
         share = dom_share([s], p, w)
+        if share is None:
+            continue  # nothing installed at the site: the subsidy does not arise
         if sub.mode == "qualifying_sites":
             key = (s, p, w)
             q = key in m.qualified and v(m.qualified[key]) > 0.5

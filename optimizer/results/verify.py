@@ -243,7 +243,7 @@ class _World:
         self.scenarios = [self._scenario(spec) for spec in (inst.scenarios or [None])]
         self.scen = {w.id: w for w in self.scenarios}
 
-        # purchases the model may make: (s, k, p, w) -> None if eligible, else the reason
+        # purchases the model may make, (s, k, p, w); buy_reason() says why one is not eligible
         self.buy_ok: set[tuple[str, str, str, str]] = set()
         for w in self.scenarios:
             zero_cap = {(s, k, c[1]) for c in w.caps if c[2] <= EPS for s in c[3] for k in c[4]}
@@ -255,7 +255,6 @@ class _World:
                         if (self.hosts(s.id, p) and (s.id, k.id, p) not in w.banned and (s.id, k.id, p) not in zero_cap
                                 and (w.supply[k.id] is None or w.supply[k.id][p] > EPS)):
                             self.buy_ok.add((s.id, k.id, p, w.id))
-        self.buy_any = {(s, k, w) for (s, k, p, w) in self.buy_ok}
 
     # ------------------------------------------------------------------ derived facts
     def max_blocks(self, s: str, o: str) -> int:
@@ -279,12 +278,6 @@ class _World:
     def share_pflops(self, k: str) -> float:
         sk = self.systems[k]
         return sk.training_pflops_per_unit or sk.inference_pflops_per_unit
-
-    def in_fleet(self, s: str, k: str, p: str, w: str) -> bool:
-        """A unit of k can be in service at s in p (existing, or an eligible purchase still in service)."""
-        if self.existing_units.get((s, k, p), 0.0) > 0:
-            return True
-        return any((s, k, q, w) in self.buy_ok for q in self.periods if self.in_window(k, q, p))
 
     def _scenario(self, spec) -> _Scenario:
         inst, periods = self.inst, self.periods
@@ -347,7 +340,8 @@ class _World:
                 elif rule.action == "premium":
                     for s in rsites:
                         for k in covered:
-                            premium[s, k, p] += (rule.premium_share or 0.0) * unit_price[k, p] + (rule.premium_usd_per_unit or 0.0)
+                            extra = (rule.premium_share or 0.0) * unit_price[k, p] + (rule.premium_usd_per_unit or 0.0)
+                            premium[s, k, p] += extra
                 else:
                     caps.append((label, p, float(rule.cap_units or 0.0), tuple(rsites), tuple(covered)))
         esub, csub = {}, defaultdict(float)
@@ -466,7 +460,8 @@ class _Verifier:
                 continue
             rep_online = _id(r.get("online_period"))
             if rep_online != online:
-                self.bad(f"{what}: online period reported {rep_online}, but lead time {_g(opt.lead_time_months)} months gives {online}")
+                self.bad(f"{what}: online period reported {rep_online}, "
+                         f"but lead time {_g(opt.lead_time_months)} months gives {online}")
             blocks = _num(r.get("blocks"))
             if not self.is_int(blocks):
                 self.bad(f"{what}: {_g(blocks)} blocks is not a whole number")
@@ -580,7 +575,8 @@ class _Verifier:
                     continue
                 for p in W.periods:
                     if not self.le(tot.get((k, p, w.id), 0.0), sup[p]):
-                        self.bad(f"supply: system '{k}' {p} scenario {w.id}: {_g(tot[k, p, w.id])} units bought > supply {_g(sup[p])}")
+                        self.bad(f"supply: system '{k}' {p} scenario {w.id}: {_g(tot[k, p, w.id])} units bought "
+                                 f"> supply {_g(sup[p])}")
             # export caps: units bought in the period at sites in the jurisdiction, systems covered
             for (label, p, cap, sites, systems) in w.caps:
                 used = sum(self.bought.get((s, k, p, w.id), 0.0) for s in sites for k in systems)
@@ -594,8 +590,12 @@ class _Verifier:
         for (s, p, w), mw in sorted(name_mw.items()):
             cap = self.capacity(s, p)
             if self.changeable(s, p, w) and not self.le(mw, cap):
-                self.bad(f"nameplate: site '{s}' {p} scenario {w}: nameplate {_g(mw)} MW of units in service > built IT capacity {_g(cap)} MW")
+                self.bad(f"nameplate: site '{s}' {p} scenario {w}: nameplate {_g(mw)} MW of units in service "
+                         f"> built IT capacity {_g(cap)} MW")
         self.name_mw = name_mw
+        self.units_at: dict[tuple[str, str, str], list[tuple[str, float]]] = defaultdict(list)  # (s, p, w) -> [(k, N)]
+        for (s, k, p, w), n in self.N.items():
+            self.units_at[s, p, w].append((k, n))
 
     def changeable(self, s: str, p: str, w: str) -> bool:
         """Some eligible purchase at the site could be in service in p (else its fleet is given)."""
@@ -663,7 +663,8 @@ class _Verifier:
             self.busy[key] = busy
             n = self.N.get(key, 0.0)
             if not self.le(busy, n):
-                self.bad(f"{what}: {_g(busy)} busy units (training {_g(tr)} + inference {_g(inf)} PFLOPS) > {_g(n)} units in service")
+                self.bad(f"{what}: {_g(busy)} busy units (training {_g(tr)} + inference {_g(inf)} PFLOPS) "
+                         f"> {_g(n)} units in service")
             if key in rep_busy and not self.eq(rep_busy[key], busy):
                 self.bad(f"{what}: busy_units reported {_g(rep_busy[key])}, recomputed {_g(busy)}")
             if key in rep_units and not self.eq(rep_units[key], n):
@@ -704,7 +705,8 @@ class _Verifier:
                 if s not in W.sites or f not in W.eff:
                     self.bad(f"{what}: placed at unknown site {s!r} / family {f!r}")
                     continue
-                if job.allowed_jurisdictions is not None and not (set(job.allowed_jurisdictions) & set(W.chain[W.sites[s].jurisdiction])):
+                chain = set(W.chain[W.sites[s].jurisdiction])
+                if job.allowed_jurisdictions is not None and not (set(job.allowed_jurisdictions) & chain):
                     self.bad(f"{what}: placed at site '{s}' in {W.sites[s].jurisdiction}, outside its allowed jurisdictions "
                              f"{', '.join(job.allowed_jurisdictions)}")
                 if job.allowed_families is not None and f not in job.allowed_families:
@@ -741,7 +743,8 @@ class _Verifier:
             by_sys[s, k, p, w] += x
             lat = r.get("latency_ms")
             if (g, s) in W.latency and not _missing(lat) and not self.eq(float(lat), W.latency[g, s]):
-                self.bad(f"inference: region '{g}' site '{s}': latency reported {_g(float(lat))} ms, recomputed {_g(W.latency[g, s])} ms")
+                self.bad(f"inference: region '{g}' site '{s}': latency reported {_g(float(lat))} ms, "
+                         f"recomputed {_g(W.latency[g, s])} ms")
         for (g, s, p, w), x in sorted(route.items()):
             what = f"inference: region '{g}' site '{s}' {p} scenario {w}"
             if x < -self.slack(x):
@@ -749,7 +752,8 @@ class _Verifier:
             if abs(x) <= 1e-9:
                 continue
             if (g, s) not in W.latency:
-                self.bad(f"{what}: {_g(x)} PFLOPS routed, but the route is not allowed ({W.route_block.get((g, s), 'not allowed')})")
+                why = W.route_block.get((g, s), "not allowed")
+                self.bad(f"{what}: {_g(x)} PFLOPS routed, but the route is not allowed ({why})")
             if not W.hosts(s, p) or not self.online(s, p):
                 self.bad(f"{what}: {_g(x)} PFLOPS routed to a site with no capacity online")
             if W.scen[w].demand[g, p] <= EPS:
@@ -844,9 +848,7 @@ class _Verifier:
                 s, k, p, w = key
                 sk = W.systems[k]
                 it[s, p, w] += sk.it_kw_per_unit / 1000.0 * (1 - sk.idle_power_share) * self.busy[key]
-        units_at = defaultdict(list)  # (s, p, w) -> [(system, units in service)]
-        for (s, k, p, w), n in self.N.items():
-            units_at[s, p, w].append((k, n))
+        units_at = self.units_at
         busy_at = defaultdict(float)
         for (s, k, p, w), b in self.busy.items():
             busy_at[s, p, w] += abs(b)
@@ -860,7 +862,8 @@ class _Verifier:
                 q = pools[0][0]
                 loads[q] = L
                 if (s, q, p, w) in pool_load and not self.eq(pool_load[s, q, p, w], L):
-                    self.bad(f"pool_load: {what} pool '{q}': IT load reported {_g(pool_load[s, q, p, w])} MW, recomputed {_g(L)} MW")
+                    self.bad(f"pool_load: {what} pool '{q}': IT load reported {_g(pool_load[s, q, p, w])} MW, "
+                             f"recomputed {_g(L)} MW")
                 elif (s, q, p, w) not in pool_load and L > self.slack(L):
                     self.bad(f"pool_load: {what}: no row for an IT load of {_g(L)} MW")
             else:
@@ -922,7 +925,8 @@ class _Verifier:
                         if not self.le(x, loads[q]):
                             self.bad(f"{swhat}: domestic load {_g(x)} MW in pool '{q}' > the pool's load {_g(loads[q])} MW")
                     if not self.eq(sum(dl.values()), D):
-                        self.bad(f"{swhat}: domestic pool loads total {_g(sum(dl.values()))} MW, but domestic units draw {_g(D)} MW")
+                        self.bad(f"{swhat}: domestic pool loads total {_g(sum(dl.values()))} MW, "
+                                 f"but domestic units draw {_g(D)} MW")
                     dom_fac = sum(pue * dl[q] for q, pue, _ in pools)
                 saving = share * price * HOURS_PER_YEAR * dom_fac
             else:
@@ -938,7 +942,8 @@ class _Verifier:
                 saving = share * price * HOURS_PER_YEAR * fac if qualified else 0.0
             per_mw = share * price * HOURS_PER_YEAR  # compare in MW of facility power, not in dollars
             rep_saving = _num(prow.get("usd_per_year")) if prow is not None else None
-            if rep_saving is not None and not (self.eq(rep_saving / per_mw, saving / per_mw) if per_mw else self.eq(rep_saving, 0.0)):
+            same = rep_saving is None or (self.eq(rep_saving / per_mw, saving / per_mw) if per_mw else self.eq(rep_saving, 0.0))
+            if not same:
                 self.bad(f"{swhat}: saving reported {_g(rep_saving)} USD/year, recomputed {_g(saving)}")
             if saving:
                 self.annual("energy_subsidy", p, w, -saving)
@@ -948,14 +953,13 @@ class _Verifier:
         W = self.W
         for w in W.scenarios:
             for (label, jur, p, tau, hard, penalty, sites) in w.targets:
-                terms = [(s, k) for s in sites for k in W.systems if W.in_fleet(s, k, p, w.id)]
-                if not any((s, k, w.id) in W.buy_any for s, k in terms):
-                    continue  # nothing the plan can change (the model has no row either)
+                # every target row holds, also where the installed compute is fixed (existing units only)
                 lhs = tot = 0.0
-                for s, k in terms:
-                    c = W.share_pflops(k) * self.N.get((s, k, p, w.id), 0.0)
-                    tot += c
-                    lhs += ((1.0 if W.domestic[s, k] else 0.0) - tau) * c
+                for s in sites:
+                    for k, n in self.units_at.get((s, p, w.id), []):
+                        c = W.share_pflops(k) * n
+                        tot += c
+                        lhs += ((1.0 if W.domestic[s, k] else 0.0) - tau) * c
                 if hard:
                     if lhs < -self.slack(tot):
                         self.bad(f"share_target: '{label}' in {jur} {p} scenario {w.id}: domestic share "

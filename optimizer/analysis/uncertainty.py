@@ -1,0 +1,623 @@
+r"""Planning under uncertainty: how much the scenarios matter, and what hedging buys.
+
+The stochastic model (:func:`optimizer.solve` on an instance with scenarios) chooses the
+site builds once — here and now, before the scenario is known — and re-plans systems,
+job placement and routing in every scenario. This module judges that plan against the
+simpler ways of planning, with the classical measures of stochastic programming
+(Birge & Louveaux, *Introduction to Stochastic Programming*, ch. 4):
+
+``RP``
+    expected cost of the stochastic ("recourse problem") plan.
+``EV``, ``EEV``
+    solve the *mean scenario* (one scenario whose demand, prices and job sizes are the
+    probability-weighted means and whose policies are those of the most probable
+    scenario), fix its builds and evaluate them in every scenario: EEV is that plan's
+    expected cost. ``VSS = EEV - RP`` is the value of the stochastic solution.
+``WS``
+    wait-and-see: each scenario planned alone, as if it were known before building;
+    ``WS = sum_w p_w cost*_w`` and ``EVPI = RP - WS`` is the expected value of perfect
+    information.
+regret
+    the plan built for one forecast (scenario ``i`` alone), evaluated in scenario ``j``,
+    minus the best cost of ``j``.
+
+With exact solves ``WS <= RP <= EEV``. Every solve stops at a relative MIP gap, so each
+number carries that tolerance; :class:`UncertaintyReport` records the largest gap.
+:func:`scenario_outcomes` gives a plan's cost, idle compute and unserved demand per
+scenario; a risk-averse plan (CVaR, :class:`optimizer.model.context.Risk`) is reported
+beside the others when asked for.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import math
+import os
+import shutil
+import tempfile
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from ..instance.decisions import Decisions
+from ..instance.derive import BASE_SCENARIO, prepare
+from ..instance.schema import Instance, Scenario
+from ..model.context import Risk
+from ..plan import Plan, solve
+from ..results.verify import verify_plan
+from ..solve import FEASIBLE, INFEASIBLE
+
+log = logging.getLogger(__name__)
+
+STOCHASTIC, EXPECTED_VALUE, RISK_AVERSE = "stochastic", "expected-value", "risk-averse"
+FORECAST = "forecast:"  # prefix of the plan built for one scenario alone, e.g. 'forecast:boom'
+MEAN_SCENARIO = "mean"
+AUTO_FORECAST_LIMIT = 12
+"""Forecast plans (the regret table) need N x N solves; by default only up to this many scenarios."""
+
+OUTCOME_COLUMNS = [
+    "scenario", "probability", "cost_usd",
+    "unit_years", "idle_unit_years", "idle_unit_pct",
+    "built_mw_years", "busy_mw_years", "idle_capacity_pct",
+    "demand_pflops_years", "unserved_pflops_years", "unserved_pct", "jobs_unplaced",
+]
+"""Columns of :func:`scenario_outcomes`. ``*_years`` are sums over periods weighted by the
+period's length (unit-years, MW-years, PFLOPS-years)."""
+
+
+# ----------------------------------------------------------------------------- outcomes of one plan
+def _scenario_probs(inst: Instance) -> dict[str, float]:
+    return {w.id: w.probability for w in inst.scenarios} if inst.scenarios else {BASE_SCENARIO: 1.0}
+
+
+def _pct(part: float, whole: float) -> float:
+    return 100.0 * part / whole if whole > 1e-12 else 0.0
+
+
+def scenario_outcomes(plan: Plan) -> pd.DataFrame:
+    """Cost, idle compute and unserved demand of a solved plan, one row per scenario.
+
+    - ``cost_usd``: the scenario's discounted cost (first-stage builds included);
+    - ``idle_unit_pct``: installed unit-years that did no work (idle units / units in
+      service, as in ``compute_use``);
+    - ``idle_capacity_pct``: built IT MW-years not doing work: 1 - busy units' nameplate MW /
+      built IT MW (existing halls included). Empty halls count as idle here, idle systems too
+      — the "built but unused" compute of an overbuild;
+    - ``unserved_pct``: inference demand not served, of all demand (PFLOPS-years);
+    - ``jobs_unplaced``: training jobs of the scenario left unplaced.
+
+    A plan without a solution gives an empty table with these columns.
+    """
+    inst = plan.instance
+    probs = _scenario_probs(inst)
+    if not plan.has_solution:
+        return pd.DataFrame(columns=OUTCOME_COLUMNS)
+    t = plan.tables
+    years = {p.id: p.years for p in inst.horizon.periods}
+    kw = {k.id: k.it_kw_per_unit for k in inst.systems}
+
+    def by_scenario(df: pd.DataFrame, value: pd.Series) -> dict[str, float]:
+        if len(df) == 0:
+            return {}
+        return value.groupby(df["scenario"]).sum().to_dict()
+
+    cu = t["compute_use"]
+    y_cu = cu["period"].map(years).astype(float) if len(cu) else pd.Series(dtype=float)
+    units = by_scenario(cu, cu["units_in_service"] * y_cu) if len(cu) else {}
+    idle = by_scenario(cu, cu["idle_units"] * y_cu) if len(cu) else {}
+    busy_mw = by_scenario(cu, cu["busy_units"] * cu["system"].map(kw) / 1000.0 * y_cu) if len(cu) else {}
+    sp = t["site_power"]
+    built = by_scenario(sp, sp["built_it_mw"] * sp["period"].map(years).astype(float)) if len(sp) else {}
+    dm = t["demand"]
+    y_dm = dm["period"].map(years).astype(float) if len(dm) else pd.Series(dtype=float)
+    demand = by_scenario(dm, dm["demand_pflops"] * y_dm) if len(dm) else {}
+    unserved = by_scenario(dm, dm["unserved_pflops"] * y_dm) if len(dm) else {}
+    cost = t["costs"].groupby("scenario")["discounted_usd"].sum().to_dict() if len(t["costs"]) else {}
+    tr = t["training"]
+    unplaced = (~tr["placed"].astype(bool)).groupby(tr["scenario"]).sum().to_dict() if len(tr) else {}
+    rows = []
+    for w, p in probs.items():
+        u, i = units.get(w, 0.0), idle.get(w, 0.0)
+        b, bz = built.get(w, 0.0), busy_mw.get(w, 0.0)
+        d, z = demand.get(w, 0.0), unserved.get(w, 0.0)
+        rows.append([w, p, float(cost.get(w, 0.0)), u, i, _pct(i, u), b, bz, _pct(max(0.0, b - bz), b),
+                     d, z, _pct(z, d), int(unplaced.get(w, 0))])
+    return pd.DataFrame(rows, columns=OUTCOME_COLUMNS)
+
+
+def expected_outcomes(outcomes: pd.DataFrame) -> dict[str, float]:
+    """Probability-weighted means of a :func:`scenario_outcomes` table.
+
+    Shares are recomputed from the expected quantities (expected idle MW-years / expected
+    built MW-years), not averaged.
+    """
+    if len(outcomes) == 0:
+        return {}
+    p = outcomes["probability"]
+    e = {c: float((outcomes[c] * p).sum()) for c in OUTCOME_COLUMNS[2:] if not c.endswith("_pct")}
+    e["idle_unit_pct"] = _pct(e["idle_unit_years"], e["unit_years"])
+    e["idle_capacity_pct"] = _pct(max(0.0, e["built_mw_years"] - e["busy_mw_years"]), e["built_mw_years"])
+    e["unserved_pct"] = _pct(e["unserved_pflops_years"], e["demand_pflops_years"])
+    return e
+
+
+def cvar(costs: list[float], probs: list[float], alpha: float) -> float:
+    """CVaR_alpha of a discrete cost distribution: the expected cost of its worst 1 - alpha
+    probability mass (Rockafellar–Uryasev; an atom on the boundary counts in part)."""
+    tail = 1.0 - alpha
+    left, acc = tail, 0.0
+    for c, p in sorted(zip(costs, probs), key=lambda x: -x[0]):
+        take = min(p, left)
+        acc += take * c
+        left -= take
+        if left <= 1e-15:
+            break
+    return acc / tail
+
+
+# ----------------------------------------------------------------------------- derived instances
+def single_scenario(inst: Instance, scenario_id: str) -> Instance:
+    """The instance with only one of its scenarios, at probability 1 (a 'forecast')."""
+    if not inst.scenarios:
+        return inst
+    spec = next((w for w in inst.scenarios if w.id == scenario_id), None)
+    if spec is None:
+        raise KeyError(f"no scenario '{scenario_id}'")
+    return inst.replace(scenarios=[spec.model_copy(update={"probability": 1.0}).model_dump()])
+
+
+def most_probable_scenario(inst: Instance) -> Scenario | None:
+    """The scenario with the highest probability; ties go to the first listed."""
+    if not inst.scenarios:
+        return None
+    best = inst.scenarios[0]
+    for w in inst.scenarios[1:]:
+        if w.probability > best.probability + 1e-12:
+            best = w
+    return best
+
+
+def mean_scenario_instance(inst: Instance) -> Instance:
+    """The expected-value instance: one scenario ``mean`` (probability 1).
+
+    - inference demand of every region and period, every job's compute, every site's
+      electricity price and every system's price factor are the probability-weighted means
+      over the scenarios (exact, since each is linear in its scenario's factors);
+    - policies (export rules, subsidies, share targets) are those of the most probable
+      scenario — rules cannot be averaged; ties go to the first listed scenario.
+
+    An instance without scenarios is returned unchanged.
+    """
+    if not inst.scenarios:
+        return inst
+    prep = prepare(inst)
+    periods = prep.periods
+    probs = {w.id: w.probability for w in prep.scenarios}
+    demand = {g.id: {p: sum(probs[w.id] * w.demand[g.id, p] for w in prep.scenarios) for p in periods}
+              for g in inst.regions}
+    price = {s.id: {p: sum(probs[w.id] * w.price_mwh[s.id, p] for w in prep.scenarios) for p in periods}
+             for s in inst.sites}
+    job_scale = {}
+    for j in inst.training_jobs:
+        f = sum(w.probability * w.training_scale * w.job_scale.get(j.id, 1.0) for w in inst.scenarios)
+        job_scale[j.id] = f
+    system_scale = {k.id: sum(w.probability * w.system_price_scale.get(k.id, 1.0) for w in inst.scenarios)
+                    for k in inst.systems}
+    top = most_probable_scenario(inst)
+    spec = {
+        "id": MEAN_SCENARIO,
+        "probability": 1.0,
+        "description": f"probability-weighted mean of {len(inst.scenarios)} scenarios; policies of '{top.id}'",
+        "region_demand_pflops": demand,
+        "job_scale": job_scale,
+        "site_electricity_usd_per_mwh": price,
+        "system_price_scale": system_scale,
+        "policies": top.policies.model_dump() if top.policies is not None else None,
+    }
+    return inst.replace(scenarios=[spec])
+
+
+# ----------------------------------------------------------------------------- report
+@dataclass
+class PlanEvaluation:
+    """One set of first-stage builds judged in every scenario."""
+
+    name: str
+    description: str
+    builds: pd.DataFrame
+    outcomes: pd.DataFrame  # scenario_outcomes columns + status; cost NaN where infeasible
+    infeasible_in: list[str] = field(default_factory=list)
+    objective: float | None = None  # the objective of the solve that chose the builds
+    mip_gap: float | None = None
+
+    @property
+    def feasible(self) -> bool:
+        return not self.infeasible_in and len(self.outcomes) > 0
+
+    @property
+    def expected_cost(self) -> float | None:
+        if not self.feasible:
+            return None
+        return float((self.outcomes["cost_usd"] * self.outcomes["probability"]).sum())
+
+    @property
+    def built_mw(self) -> float:
+        return float(self.builds["it_mw"].sum()) if len(self.builds) else 0.0
+
+
+@dataclass
+class UncertaintyReport:
+    """The value of the stochastic solution and of information for one instance.
+
+    Money in the instance's currency (discounted). ``None`` where a number does not
+    exist: ``eev``/``vss`` when the expected-value plan is infeasible in some scenario
+    (``plans['expected-value'].infeasible_in`` says where), everything when the
+    stochastic instance itself has no plan (``status``).
+    """
+
+    instance: str
+    currency: str
+    scenarios: list[tuple[str, float]]
+    status: str
+    rp: float | None = None
+    ev: float | None = None
+    eev: float | None = None
+    vss: float | None = None
+    ws: float | None = None
+    evpi: float | None = None
+    risk: Risk | None = None
+    scenario_optimum: dict[str, float | None] = field(default_factory=dict)  # wait-and-see cost per scenario
+    plans: dict[str, PlanEvaluation] = field(default_factory=dict)
+    messages: list[str] = field(default_factory=list)
+    max_mip_gap: float = 0.0
+    solves: int = 0
+    seconds: float = 0.0
+
+    # ------------------------------------------------------------------ tables
+    def summary(self) -> pd.DataFrame:
+        """The headline numbers: one row per quantity, with what it means."""
+        n = len(self.scenarios)
+        ev_note = ""
+        evp = self.plans.get(EXPECTED_VALUE)
+        if evp is not None and evp.infeasible_in:
+            ev_note = f" — INFEASIBLE in {', '.join(evp.infeasible_in)}: its builds cannot meet the hard rules there"
+        rows = [
+            ("RP", "stochastic plan, expected cost", self.rp,
+             f"one set of builds for all {n} scenarios; systems, jobs and routing re-planned in each"),
+            ("EV", "mean-scenario plan, its own cost", self.ev,
+             "plan for the probability-weighted mean scenario, judged on that mean alone (ignores the spread)"),
+            ("EEV", "mean-scenario plan, expected cost", self.eev,
+             "the EV plan's builds fixed, everything else re-planned in each real scenario" + ev_note),
+            ("VSS", "value of the stochastic solution = EEV - RP", self.vss,
+             "what planning with the scenarios instead of their average saves"),
+            ("WS", "wait-and-see, expected cost", self.ws,
+             "each scenario planned alone as if known before building, weighted by probability"),
+            ("EVPI", "expected value of perfect information = RP - WS", self.evpi,
+             "the most a perfect demand forecast would be worth before building"),
+        ]
+        return pd.DataFrame(rows, columns=["quantity", "name", "value_usd", "meaning"])
+
+    def plans_table(self) -> pd.DataFrame:
+        """Every plan: what it builds, its expected cost, CVaR, idle compute and unserved demand."""
+        rows = []
+        for ev in self.plans.values():
+            e = expected_outcomes(ev.outcomes.dropna(subset=["cost_usd"])) if ev.feasible else {}
+            row = {
+                "plan": ev.name,
+                "built_mw": ev.built_mw,
+                "builds": "; ".join(f"{r.site} {r.it_mw:g} MW ({r.decision_period})" for r in ev.builds.itertuples()) or "none",
+                "expected_cost_usd": ev.expected_cost,
+                "expected_regret_usd": (ev.expected_cost - self.ws) if (ev.expected_cost is not None and self.ws is not None) else None,
+                "worst_cost_usd": float(ev.outcomes["cost_usd"].max()) if ev.feasible else None,
+                "idle_unit_pct": e.get("idle_unit_pct"),
+                "idle_capacity_pct": e.get("idle_capacity_pct"),
+                "unserved_pct": e.get("unserved_pct"),
+                "infeasible_in": ", ".join(ev.infeasible_in),
+            }
+            if self.risk is not None:
+                row[f"cvar{self.risk.alpha:g}_usd"] = (cvar(ev.outcomes["cost_usd"].tolist(), ev.outcomes["probability"].tolist(),
+                                                            self.risk.alpha) if ev.feasible else None)
+            rows.append(row)
+        return pd.DataFrame(rows)
+
+    def outcomes_table(self) -> pd.DataFrame:
+        """Per plan and scenario: status, cost, regret, idle compute, unserved demand."""
+        frames = []
+        for ev in self.plans.values():
+            df = ev.outcomes.copy()
+            df.insert(0, "plan", ev.name)
+            df["optimum_usd"] = df["scenario"].map(self.scenario_optimum)
+            df["regret_usd"] = df["cost_usd"] - df["optimum_usd"]
+            frames.append(df)
+        return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
+
+    def regret_table(self) -> pd.DataFrame:
+        """Regret matrix: rows = plans, columns = scenarios; cost minus the scenario's optimum
+        (NaN where the plan is infeasible in the scenario)."""
+        o = self.outcomes_table()
+        if len(o) == 0:
+            return pd.DataFrame()
+        piv = o.pivot(index="plan", columns="scenario", values="regret_usd")
+        return piv.reindex(index=list(self.plans), columns=[w for w, _ in self.scenarios])
+
+    def builds_table(self) -> pd.DataFrame:
+        frames = []
+        for ev in self.plans.values():
+            if len(ev.builds):
+                frames.append(ev.builds.assign(plan=ev.name)[["plan", *ev.builds.columns]])
+        return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=["plan", "site", "option", "it_mw"])
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "instance": self.instance, "currency": self.currency, "status": self.status,
+            "scenarios": [{"id": w, "probability": p} for w, p in self.scenarios],
+            "rp": self.rp, "ev": self.ev, "eev": self.eev, "vss": self.vss, "ws": self.ws, "evpi": self.evpi,
+            "risk": None if self.risk is None else {"measure": "cvar", "alpha": self.risk.alpha, "weight": self.risk.weight},
+            "scenario_optimum": self.scenario_optimum,
+            "expected_value_plan_infeasible_in": self.plans[EXPECTED_VALUE].infeasible_in if EXPECTED_VALUE in self.plans else [],
+            "max_mip_gap": self.max_mip_gap, "solves": self.solves, "seconds": round(self.seconds, 3),
+            "messages": self.messages,
+        }
+
+    # ------------------------------------------------------------------ text
+    def text(self) -> str:
+        cur = self.currency
+        lines = [f"Planning under uncertainty — {self.instance} ({len(self.scenarios)} scenarios: "
+                 + ", ".join(f"{w} {p:.3g}" for w, p in self.scenarios) + ")",
+                 f"status: {self.status}; {self.solves} solves in {self.seconds:.1f} s; largest MIP gap {100 * self.max_mip_gap:.3f} %"]
+        for m in self.messages:
+            lines.append(f"  ! {m}")
+        if self.rp is None:
+            return "\n".join(lines)
+        lines += ["", f"  {'':<5} {'quantity':<46} {'value':>14}  meaning"]
+        for r in self.summary().itertuples():
+            val = "n/a" if r.value_usd is None or (isinstance(r.value_usd, float) and math.isnan(r.value_usd)) else _money(r.value_usd, cur)
+            lines.append(f"  {r.quantity:<5} {r.name:<46} {val:>14}  {r.meaning}")
+        if self.vss is not None and self.rp:
+            lines.append(f"  VSS is {100 * self.vss / self.rp:.2f} % of RP; EVPI is {100 * (self.evpi or 0) / self.rp:.2f} % of RP.")
+        lines += ["", "Plans (builds fixed, everything else re-planned in each scenario; expectations over scenarios):"]
+        pt = self.plans_table()
+        for r in pt.to_dict("records"):
+            cost = "infeasible in " + r["infeasible_in"] if r["expected_cost_usd"] is None else _money(r["expected_cost_usd"], cur)
+            extra = ""
+            if r["expected_cost_usd"] is not None:
+                extra = (f", regret {_money(r['expected_regret_usd'], cur)}, worst {_money(r['worst_cost_usd'], cur)}"
+                         f", idle units {r['idle_unit_pct']:.1f} %, idle capacity {r['idle_capacity_pct']:.1f} %, unserved {r['unserved_pct']:.1f} %")
+                if self.risk is not None:
+                    extra += f", CVaR{self.risk.alpha:g} {_money(r[f'cvar{self.risk.alpha:g}_usd'], cur)}"
+            lines.append(f"  {r['plan']:<22} builds {r['built_mw']:g} MW: {r['builds']}")
+            lines.append(f"  {'':<22} expected cost {cost}{extra}")
+        o = self.outcomes_table()
+        if len(o):
+            lines += ["", "Per scenario (cost | idle capacity % | unserved % | regret = cost - scenario optimum):"]
+            scen = [w for w, _ in self.scenarios]
+            head = "  " + f"{'plan':<22}" + "".join(f"{w[:24]:>28}" for w in scen)
+            lines.append(head)
+            for name in self.plans:
+                cells = []
+                for w in scen:
+                    r = o[(o["plan"] == name) & (o["scenario"] == w)]
+                    if len(r) == 0 or pd.isna(r["cost_usd"].iloc[0]):
+                        cells.append(f"{'infeasible':>28}")
+                    else:
+                        r = r.iloc[0]
+                        cells.append(f"{_money(r.cost_usd, ''):>10}|{r.idle_capacity_pct:4.0f}|{r.unserved_pct:4.0f}|{_money(r.regret_usd, ''):>8}")
+                lines.append("  " + f"{name[:22]:<22}" + "".join(cells))
+            opt = "".join(f"{_money(self.scenario_optimum[w], '') if self.scenario_optimum.get(w) is not None else 'infeasible':>28}" for w in scen)
+            lines.append("  " + f"{'(scenario optimum)':<22}" + opt)
+        lines += ["", "Reading: a plan's regret in a scenario is what its builds cost extra there compared with the",
+                  "best plan had that scenario been known; its expected regret equals its expected cost minus WS."]
+        return "\n".join(lines)
+
+    def write(self, out_dir: str | Path, force: bool = False) -> Path:
+        """Write summary, plans, outcomes, regret and builds as CSV plus ``report.json`` and
+        ``report.txt``, atomically (a temporary folder renamed into place)."""
+        out = Path(out_dir)
+        if out.exists() and not force:
+            raise FileExistsError(f"{out} already exists; use --force (force=True) to replace it")
+        out.parent.mkdir(parents=True, exist_ok=True)
+        tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.", dir=out.parent))
+        try:
+            self.summary().to_csv(tmp / "summary.csv", index=False)
+            self.plans_table().to_csv(tmp / "plans.csv", index=False)
+            self.outcomes_table().to_csv(tmp / "outcomes.csv", index=False)
+            self.regret_table().to_csv(tmp / "regret.csv")
+            self.builds_table().to_csv(tmp / "builds.csv", index=False)
+            (tmp / "report.json").write_text(json.dumps(self.to_dict(), indent=2, default=str) + "\n")
+            (tmp / "report.txt").write_text(self.text() + "\n")
+            if out.exists():
+                old = out.with_name(f".{out.name}.old")
+                if old.exists():
+                    shutil.rmtree(old)
+                os.replace(out, old)
+                os.replace(tmp, out)
+                shutil.rmtree(old)
+            else:
+                os.replace(tmp, out)
+        except BaseException:
+            shutil.rmtree(tmp, ignore_errors=True)
+            raise
+        return out
+
+
+def _money(x: float | None, cur: str) -> str:
+    if x is None:
+        return "n/a"
+    a = abs(x)
+    for div, suf in ((1e9, " bn"), (1e6, " M"), (1e3, " k")):
+        if a >= div:
+            return f"{x / div:,.2f}{suf} {cur}".rstrip()
+    return f"{x:,.0f} {cur}".rstrip()
+
+
+# ----------------------------------------------------------------------------- the analysis
+class _Runner:
+    """Solves with common settings; counts solves, tracks the largest gap, verifies plans."""
+
+    def __init__(self, time_limit, mip_gap, threads, verify: bool) -> None:
+        self.kw = {"time_limit": time_limit, "mip_gap": mip_gap, "threads": threads, "diagnose_time_limit": 10.0}
+        self.verify = verify
+        self.solves = 0
+        self.max_gap = 0.0
+        self.messages: list[str] = []
+
+    def solve(self, inst: Instance, label: str, **kw) -> Plan:
+        plan = solve(inst, **self.kw, **kw)
+        self.solves += 1
+        if plan.has_solution:
+            self.max_gap = max(self.max_gap, plan.mip_gap or 0.0)
+            if plan.status == FEASIBLE:
+                self.messages.append(f"{label}: stopped at a {100 * (plan.mip_gap or 0):.2f} % gap ({plan.solver_status})")
+            if self.verify:
+                rep = verify_plan(inst, plan.tables, plan.expected_cost)
+                if not rep.ok:
+                    self.messages.append(f"{label}: verifier found {len(rep.violations)} violation(s): " + "; ".join(rep.violations[:3]))
+        elif plan.status != INFEASIBLE:
+            self.messages.append(f"{label}: no plan within the limits ({plan.solver_status})")
+        return plan
+
+
+def _evaluate(run: _Runner, inst: Instance, name: str, description: str, builds: pd.DataFrame,
+              known: dict[str, Plan] | None = None) -> PlanEvaluation:
+    """Fix ``builds`` and re-plan everything else in each scenario alone."""
+    probs = _scenario_probs(inst)
+    rows, infeasible = [], []
+    fixed = Decisions.from_builds(builds)
+    for w, p in probs.items():
+        plan = (known or {}).get(w)
+        if plan is None:
+            plan = run.solve(single_scenario(inst, w), f"{name} in '{w}'", decisions=fixed)
+        if plan.has_solution:
+            o = scenario_outcomes(plan).assign(scenario=w, probability=p)
+            o["status"] = plan.status
+        else:
+            infeasible.append(w)
+            o = pd.DataFrame([{"scenario": w, "probability": p, "status": plan.status}], columns=[*OUTCOME_COLUMNS, "status"])
+        rows.append(o)
+    outcomes = pd.concat(rows, ignore_index=True)
+    outcomes["cost_usd"] = outcomes["cost_usd"].astype(float)
+    return PlanEvaluation(name, description, builds.reset_index(drop=True), outcomes, infeasible)
+
+
+def value_of_information(
+    inst: Instance,
+    *,
+    risk: Risk | None = None,
+    forecast_plans: bool | None = None,
+    time_limit: float | None = None,
+    mip_gap: float = 1e-4,
+    threads: int | None = None,
+    verify: bool = True,
+) -> UncertaintyReport:
+    """Judge the stochastic plan of ``inst`` against the mean-scenario plan, perfect
+    information and single-forecast plans (see the module docstring).
+
+    ``risk`` adds the risk-averse plan (CVaR). ``forecast_plans`` evaluates the plan of
+    every single scenario in every other one (the regret table; N x N solves); ``None``
+    does so up to :data:`AUTO_FORECAST_LIMIT` scenarios. ``time_limit`` and ``mip_gap``
+    apply to each solve. ``verify`` re-checks every plan with the independent verifier.
+    """
+    t0 = time.perf_counter()
+    run = _Runner(time_limit, mip_gap, threads, verify)
+    probs = _scenario_probs(inst)
+    rep = UncertaintyReport(inst.name, inst.horizon.currency, list(probs.items()), "", risk=risk)
+
+    # RP: the stochastic plan
+    sp = run.solve(inst, "stochastic plan")
+    rep.status = sp.status
+    if not sp.has_solution:
+        rep.messages += [f"the stochastic instance has no plan ({sp.status}):", *sp.messages]
+        return _done(rep, run, t0)
+    rep.rp = sp.expected_cost
+    so = scenario_outcomes(sp).assign(status=sp.status)
+    rep.plans[STOCHASTIC] = PlanEvaluation(STOCHASTIC, "builds chosen for all scenarios at once (risk-neutral)",
+                                           sp.tables["builds"].reset_index(drop=True), so, [], sp.objective, sp.mip_gap)
+
+    # WS: each scenario alone (these are also the forecast plans)
+    alone: dict[str, Plan] = {}
+    for w in probs:
+        plan = run.solve(single_scenario(inst, w), f"scenario '{w}' alone")
+        alone[w] = plan
+        rep.scenario_optimum[w] = plan.expected_cost if plan.has_solution else None
+    if all(v is not None for v in rep.scenario_optimum.values()):
+        rep.ws = sum(probs[w] * rep.scenario_optimum[w] for w in probs)
+        rep.evpi = rep.rp - rep.ws
+    else:
+        bad = [w for w, v in rep.scenario_optimum.items() if v is None]
+        rep.messages.append(f"scenario(s) {', '.join(bad)} have no plan even alone: WS and EVPI are undefined")
+
+    # EV and EEV: the mean scenario's plan
+    mean = mean_scenario_instance(inst)
+    top = most_probable_scenario(inst)
+    evp = run.solve(mean, "mean-scenario plan")
+    if evp.has_solution:
+        rep.ev = evp.expected_cost
+        desc = "builds for the mean scenario" + (f" (policies of '{top.id}')" if top is not None else "")
+        known = {BASE_SCENARIO: evp} if not inst.scenarios else None
+        ev_eval = _evaluate(run, inst, EXPECTED_VALUE, desc, evp.tables["builds"], known)
+        ev_eval.objective, ev_eval.mip_gap = evp.objective, evp.mip_gap
+        rep.plans[EXPECTED_VALUE] = ev_eval
+        if ev_eval.feasible:
+            rep.eev = ev_eval.expected_cost
+            rep.vss = rep.eev - rep.rp
+        else:
+            rep.messages.append(
+                f"the mean-scenario plan's builds admit no plan in scenario(s) {', '.join(ev_eval.infeasible_in)} "
+                "(hard rules such as must-serve demand cannot be met): EEV and VSS are undefined — "
+                "planning on the average is not just costlier here, it is infeasible")
+    else:
+        rep.messages.append(f"the mean scenario itself has no plan ({evp.status}); EV, EEV and VSS are undefined")
+
+    # risk-averse plan
+    if risk is not None and risk.weight > 0:
+        rp_risk = run.solve(inst, f"risk-averse plan (cvar:{risk.alpha:g}:{risk.weight:g})", risk=risk)
+        if rp_risk.has_solution:
+            rep.plans[RISK_AVERSE] = PlanEvaluation(
+                RISK_AVERSE, f"minimises (1 - {risk.weight:g}) expected cost + {risk.weight:g} CVaR_{risk.alpha:g}",
+                rp_risk.tables["builds"].reset_index(drop=True), scenario_outcomes(rp_risk).assign(status=rp_risk.status),
+                [], rp_risk.objective, rp_risk.mip_gap)
+        else:
+            rep.messages.append(f"the risk-averse plan has no solution ({rp_risk.status})")
+
+    # forecast plans: scenario i's builds in every scenario j
+    if forecast_plans is None:
+        forecast_plans = len(probs) <= AUTO_FORECAST_LIMIT
+        if not forecast_plans:
+            rep.messages.append(f"{len(probs)} scenarios: forecast plans and the regret table skipped "
+                                f"(more than {AUTO_FORECAST_LIMIT}; ask with forecast_plans=True / --regret)")
+    if forecast_plans and len(probs) > 1:
+        for i, plan in alone.items():
+            if not plan.has_solution:
+                continue
+            ev_i = _evaluate(run, inst, FORECAST + i, f"builds for scenario '{i}' alone", plan.tables["builds"], {i: plan})
+            ev_i.objective, ev_i.mip_gap = plan.objective, plan.mip_gap
+            rep.plans[FORECAST + i] = ev_i
+    return _done(rep, run, t0)
+
+
+def _done(rep: UncertaintyReport, run: _Runner, t0: float) -> UncertaintyReport:
+    rep.messages = run.messages + rep.messages
+    rep.max_mip_gap = run.max_gap
+    rep.solves = run.solves
+    rep.seconds = time.perf_counter() - t0
+    if rep.max_mip_gap > 0 and rep.rp is not None:
+        rep.messages.append(f"each solve stops within a {100 * rep.max_mip_gap:.3g} % relative gap; VSS and EVPI "
+                            f"are accurate to about ±{rep.max_mip_gap * abs(rep.rp):,.0f} {rep.currency}")
+    return rep
+
+
+__all__ = [
+    "OUTCOME_COLUMNS",
+    "PlanEvaluation",
+    "UncertaintyReport",
+    "cvar",
+    "expected_outcomes",
+    "mean_scenario_instance",
+    "scenario_outcomes",
+    "single_scenario",
+    "value_of_information",
+]

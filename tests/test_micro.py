@@ -521,3 +521,13 @@ def test_end_value_credits_remaining_life():
     plan = solve_checked(d)
     assert plan.objective == pytest.approx(1100 / 1.21 - 1040 / 1.331, rel=1e-9)
     assert cat(plan, "end_value") == pytest.approx(-1040 / 1.331, rel=1e-9)
+
+
+def test_share_target_counted_in_chips():
+    """As the hard 50 % target above, but counted in accelerator chips: a gpu holds 8 chips,
+    an npu 1. y npus must be >= 8 x gpus: (0, 3) costs 900, (1, 8) 2500. Optimum 900
+    (in PFLOPS the same target allowed (1, 2) at 700)."""
+    d = _two_vendor({"share_targets": [{"id": "t", "jurisdiction": "CN", "min_domestic_share": 0.5, "measure": "accelerators"}]})
+    d["systems"][0]["accelerators_per_unit"] = 8
+    plan = solve_checked(d)
+    assert plan.objective == pytest.approx(900, abs=1e-6)

@@ -28,6 +28,15 @@ def per_period(mapping: dict[str, float], periods: list[str]) -> dict[str, float
     return {p: float(mapping.get(p, 0.0)) for p in periods}
 
 
+def share_weight(system, measure: str = "training_pflops") -> float:
+    """What one unit counts for in a domestic share under ``measure``."""
+    if measure == "accelerators":
+        return float(system.accelerators_per_unit)
+    if measure == "inference_pflops":
+        return system.inference_pflops_per_unit or system.training_pflops_per_unit
+    return system.training_pflops_per_unit or system.inference_pflops_per_unit
+
+
 def great_circle_km(lat1: float, lon1: float, lat2: float, lon2: float) -> float:
     """Haversine distance on a sphere of radius 6,371 km."""
     p1, p2 = math.radians(lat1), math.radians(lat2)
@@ -73,6 +82,7 @@ class TargetRule:
     hard: bool
     penalty: float
     sites: tuple[str, ...]
+    measure: str = "training_pflops"
 
 
 @dataclass(frozen=True)
@@ -81,6 +91,7 @@ class SiteSubsidy:
     share: float
     mode: str  # domestic_systems | qualifying_sites
     threshold: float
+    measure: str = "training_pflops"
 
 
 @dataclass
@@ -334,7 +345,8 @@ def _scenarios(inst: Instance, periods, sites, systems, ancestors) -> list[Scena
                 if x.jurisdiction in ancestors[s.jurisdiction]:
                     for p in periods:
                         if _in_force(x.periods, p):
-                            esub[s.id, p] = SiteSubsidy(x.id, x.discount_share, x.applies_to, x.domestic_share_threshold or 0.0)
+                            esub[s.id, p] = SiteSubsidy(x.id, x.discount_share, x.applies_to, x.domestic_share_threshold or 0.0,
+                                                        x.share_measure)
         for x in pol.capex_subsidies:
             for s in sites.values():
                 if x.jurisdiction in ancestors[s.jurisdiction]:
@@ -347,7 +359,7 @@ def _scenarios(inst: Instance, periods, sites, systems, ancestors) -> list[Scena
             for p in periods:
                 if _in_force(x.periods, p):
                     targets.append(TargetRule(x.id, x.jurisdiction, p, x.min_domestic_share, x.hard,
-                                              x.shortfall_penalty_usd_per_pflops_year or 0.0, tsites))
+                                              x.shortfall_penalty_usd_per_pflops_year or 0.0, tsites, x.measure))
         out.append(ScenarioData(
             id=spec.id if spec else BASE_SCENARIO, probability=spec.probability if spec else 1.0,
             policies=pol, demand=demand, job_compute=jobs, price_mwh=price, unit_price=unit_price,

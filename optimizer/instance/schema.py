@@ -259,9 +259,18 @@ class System(Record):
         None, description="Units that can be bought per period across all sites (none: unlimited).",
     )
     divisible: bool = Field(False, description="Continuous unit counts (coarse plans).")
+    accelerators_per_unit: int = Field(
+        1, ge=1, le=100000, description="Accelerator chips in one unit (e.g. 72 in a GB200 NVL72), for shares counted in chips.",
+    )
 
 
 # ----------------------------------------------------------------------------- policies
+ShareMeasure = Literal["training_pflops", "inference_pflops", "accelerators"]
+"""How installed compute is counted for domestic shares: nominal training PFLOPS (inference
+PFLOPS for systems without training throughput), inference PFLOPS (training if none), or
+accelerator chips."""
+
+
 class ExportRule(Record):
     id: Id | None = Field(None, description="Optional rule identifier (used in reports).")
     system: Id | None = Field(None, description="System the rule covers (give system or family).")
@@ -286,6 +295,9 @@ class EnergySubsidy(Record):
     domestic_share_threshold: Share | None = Field(
         None, description="qualifying_sites: minimum domestic share of installed compute.",
     )
+    share_measure: ShareMeasure = Field(
+        "training_pflops", description="How installed compute is counted for the threshold.",
+    )
 
 
 class CapexSubsidy(Record):
@@ -300,6 +312,9 @@ class ShareTarget(Record):
     jurisdiction: Id = Field(description="Jurisdiction whose installed compute the target covers.")
     periods: list[Id] | None = Field(None, description="Periods the target holds (none: all).")
     min_domestic_share: Share = Field(description="Minimum share of installed compute from domestic systems.")
+    measure: ShareMeasure = Field(
+        "training_pflops", description="How installed compute is counted: training_pflops, inference_pflops or accelerators (chips).",
+    )
     hard: bool = Field(True, description="Hard target (no shortfall allowed).")
     shortfall_penalty_usd_per_pflops_year: NonNeg | None = Field(
         None, description="Soft targets: penalty per PFLOPS of domestic compute missing, per year.",

@@ -1,8 +1,9 @@
 r"""Policies: energy subsidies (domestic systems, qualifying sites) and domestic-share targets.
 
-Compute for shares is installed nominal compute :math:`F_k N_{skpw}` with
-:math:`F_k` the system's training PFLOPS (its inference PFLOPS if it has no training
-throughput); :math:`\delta_{sk}=1` if the system's origin encloses the site's jurisdiction.
+Compute for shares is installed compute :math:`F_k N_{skpw}` with :math:`F_k` the
+weight of one unit under the rule's measure: nominal training PFLOPS (inference PFLOPS
+if the system has no training throughput; the default), inference PFLOPS, or accelerator
+chips; :math:`\delta_{sk}=1` if the system's origin encloses the site's jurisdiction.
 
 **Domestic-systems subsidy** (share :math:`\alpha`): the energy of domestic units is
 discounted. Domestic IT load :math:`L^D_{spw}` (the IT-load formula over domestic systems)
@@ -29,7 +30,7 @@ row is omitted when no foreign system can be at the site (M = 0). Saving per yea
     \sum_{s\in J}\sum_k (\delta_{sk}-\tau) F_k N_{skpw} + v_{tpw} \ge 0               \quad\text{(domestic\_share)}
 
 with shortfall :math:`v\ge0` (``share_shortfall``) only for soft targets, at a penalty
-per PFLOPS-year.
+per unit of the measure and year (PFLOPS-year, or chip-year).
 """
 
 from __future__ import annotations
@@ -38,13 +39,8 @@ from collections import defaultdict
 
 import pyomo.environ as pyo
 
-from ..instance.derive import HOURS_PER_YEAR
+from ..instance.derive import HOURS_PER_YEAR, share_weight
 from .context import Context
-
-
-def share_pflops(system) -> float:
-    """Compute that counts towards domestic shares: training PFLOPS, else inference."""
-    return system.training_pflops_per_unit or system.inference_pflops_per_unit
 
 
 def add(m: pyo.ConcreteModel, ctx: Context) -> None:
@@ -98,12 +94,15 @@ def add(m: pyo.ConcreteModel, ctx: Context) -> None:
     def big_m(s: str, p: str, w: str, theta: float) -> float:
         # nameplate_limit: sum_k P_k N_k / 1000 <= max IT MW, so foreign compute is at most
         # 1000 * max IT MW * the best foreign PFLOPS per kW (existing units included)
-        density = [share_pflops(systems[k]) / systems[k].it_kw_per_unit for k in at[s, p, w] if not prep.domestic[s, k]]
+        measure = prep.scenario(w).energy_subsidy[s, p].measure
+        density = [share_weight(systems[k], measure) / systems[k].it_kw_per_unit for k in at[s, p, w] if not prep.domestic[s, k]]
         return theta * 1000.0 * prep.max_it_mw[s] * max(density, default=0.0)
 
     def qual_rule(_m, s, p, w):
-        theta = prep.scenario(w).energy_subsidy[s, p].threshold
-        lhs = sum((int(prep.domestic[s, k]) - theta) * share_pflops(systems[k]) * ctx.in_service[s, k, p, w] for k in at[s, p, w])
+        sub = prep.scenario(w).energy_subsidy[s, p]
+        theta = sub.threshold
+        lhs = sum((int(prep.domestic[s, k]) - theta) * share_weight(systems[k], sub.measure) * ctx.in_service[s, k, p, w]
+                  for k in at[s, p, w])
         bm = big_m(s, p, w, theta)
         if bm <= 0:
             return pyo.Constraint.Skip
@@ -123,8 +122,8 @@ def add(m: pyo.ConcreteModel, ctx: Context) -> None:
     for w in prep.scenarios:
         for t in w.targets:
             terms = [(s, k) for s in t.sites for k in at.get((s, t.period, w.id), [])]
-            lhs = sum((int(prep.domestic[s, k]) - t.min_share) * share_pflops(systems[k]) * ctx.in_service[s, k, t.period, w.id]
-                      for s, k in terms)
+            lhs = sum((int(prep.domestic[s, k]) - t.min_share) * share_weight(systems[k], t.measure)
+                      * ctx.in_service[s, k, t.period, w.id] for s, k in terms)
             key = (t.label, t.period, w.id)
             if pyo.is_constant(lhs):  # nothing the plan can change (existing units only, or none)
                 gap = -float(pyo.value(lhs))
@@ -143,7 +142,8 @@ def add(m: pyo.ConcreteModel, ctx: Context) -> None:
 
     def share_rule(_m, lab, p, w):
         t, terms = rows[lab, p, w]
-        lhs = sum((int(prep.domestic[s, k]) - t.min_share) * share_pflops(systems[k]) * ctx.in_service[s, k, p, w] for s, k in terms)
+        lhs = sum((int(prep.domestic[s, k]) - t.min_share) * share_weight(systems[k], t.measure) * ctx.in_service[s, k, p, w]
+                  for s, k in terms)
         if not t.hard:
             lhs = lhs + m.share_shortfall[lab, p, w]
         return lhs >= 0

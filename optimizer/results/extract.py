@@ -13,7 +13,7 @@ import pyomo.environ as pyo
 
 from ..instance.derive import HOURS_PER_YEAR
 from ..model import Context
-from ..model.policy import share_pflops
+from ..instance.derive import share_weight
 
 COLUMNS: dict[str, list[str]] = {
     "builds": ["site", "option", "decision_period", "online_period", "blocks", "it_mw", "capex_usd"],
@@ -275,11 +275,11 @@ def _policy(m, ctx):
     for (s, k, p, w) in prep.FLEET:
         at[s, p, w].append(k)
 
-    def dom_share(sites, p, w):
+    def dom_share(sites, p, w, measure):
         tot = dom = 0.0
         for s in sites:
             for k in at.get((s, p, w), []):
-                c = share_pflops(systems[k]) * v(ctx.in_service[s, k, p, w])
+                c = share_weight(systems[k], measure) * v(ctx.in_service[s, k, p, w])
                 tot += c
                 dom += c if prep.domestic[s, k] else 0.0
         return (dom / tot) if tot > TOL else None
@@ -291,7 +291,7 @@ def _policy(m, ctx):
         if sub is None:
             continue
         price = prep.scenario(w).price_mwh[s, p]
-        share = dom_share([s], p, w)
+        share = dom_share([s], p, w, sub.measure)
         if share is None:
             continue  # nothing installed at the site: the subsidy does not arise
         if sub.mode == "qualifying_sites":
@@ -305,7 +305,7 @@ def _policy(m, ctx):
             rows.append(["energy_subsidy", sub.label, s, p, w, share, None, "domestic share", dom_fac > TOL, _r(saving)])
     for key, (t, terms) in getattr(m, "_share_rows", {}).items():
         lab, p, w = key
-        share = dom_share(sorted({s for s, _ in terms}), p, w)
+        share = dom_share(sorted({s for s, _ in terms}), p, w, t.measure)
         short = v(m.share_shortfall[key]) if key in m.share_shortfall else 0.0
         met = share is None or share >= t.min_share - 1e-6
         rows.append(["share_target", lab, t.jurisdiction, p, w, share, t.min_share, "domestic share", met,

@@ -31,7 +31,10 @@ split and pool capacity, grid draw within the grid); policies (domestic-systems 
 split and saving, qualifying-site threshold and saving, hard share targets, soft-target
 shortfall). Costs: site_capex, site_capex_subsidy, site_fom, system_capex,
 export_premium, system_om, energy, energy_subsidy, routing, unserved_penalty, placement,
-unplaced_penalty, share_shortfall_penalty.
+unplaced_penalty, share_shortfall_penalty and (with ``horizon.end_value: straight_line``)
+end_value: capex before subsidy and unit prices times the share of life left at the
+horizon's end, credited at its end. Shares are counted under each rule's measure
+(training PFLOPS, inference PFLOPS or accelerator chips).
 
 ``objective`` is the *expected* discounted cost: for a risk-averse (CVaR) plan pass
 ``plan.expected_cost``, not the solver's objective.
@@ -148,9 +151,9 @@ class _Scenario:
     premium: dict  # (site, system, period) -> USD/unit
     banned: dict  # (site, system, period) -> rule label
     caps: list  # (label, period, cap_units, sites, systems)
-    esub: dict  # (site, period) -> (label, share, mode, threshold)
+    esub: dict  # (site, period) -> (label, share, mode, threshold, measure)
     csub: dict  # (site, decision period) -> USD/MW
-    targets: list  # (label, jurisdiction, period, min_share, hard, penalty, sites)
+    targets: list  # (label, jurisdiction, period, min_share, hard, penalty, sites, measure)
     supply: dict  # system -> {period: units} or None
 
 
@@ -168,6 +171,9 @@ class _World:
             self.t_start[p] = t
             t += self.years[p]
         r = inst.horizon.discount_rate
+        self.horizon_end = t
+        self.end_factor = (1.0 + r) ** -t  # values at the end of the horizon
+        self.straight_line = inst.horizon.end_value == "straight_line"
         self.lump_factor = {p: (1.0 + r) ** -self.t_start[p] for p in self.periods}
         self.annual_factor = {
             p: (self.lump_factor[p] * (1 - (1 + r) ** -self.years[p]) / (1 - 1 / (1 + r)) if r > 0 else self.years[p])
@@ -275,9 +281,20 @@ class _World:
         """A unit of system k bought in q is in service in p."""
         return self.idx[q] <= self.idx[p] and self.t_start[p] < self.t_start[q] + self.systems[k].lifetime_years - EPS
 
-    def share_pflops(self, k: str) -> float:
+    def share_weight(self, k: str, measure: str = "training_pflops") -> float:
+        """What one unit of k counts for in a domestic share under the rule's measure."""
         sk = self.systems[k]
+        if measure == "accelerators":
+            return float(sk.accelerators_per_unit)
+        if measure == "inference_pflops":
+            return sk.inference_pflops_per_unit or sk.training_pflops_per_unit
         return sk.training_pflops_per_unit or sk.inference_pflops_per_unit
+
+    def life_left(self, start: str, lifetime: float) -> float:
+        """Share of an asset's life left at the horizon's end (straight-line end value; else 0)."""
+        if not self.straight_line:
+            return 0.0
+        return max(0.0, self.t_start[start] + lifetime - self.horizon_end) / lifetime
 
     def _scenario(self, spec) -> _Scenario:
         inst, periods = self.inst, self.periods
@@ -349,7 +366,8 @@ class _World:
             for s in sites_in(x.jurisdiction):
                 for p in periods:
                     if in_force(x.periods, p):
-                        esub[s, p] = (x.id, x.discount_share, x.applies_to, x.domestic_share_threshold or 0.0)
+                        esub[s, p] = (x.id, x.discount_share, x.applies_to, x.domestic_share_threshold or 0.0,
+                                      x.share_measure)
         for x in pol["capex_subsidies"]:
             for s in sites_in(x.jurisdiction):
                 for p in periods:
@@ -361,7 +379,8 @@ class _World:
             for p in periods:
                 if in_force(x.periods, p):
                     targets.append((x.id, x.jurisdiction, p, x.min_domestic_share, x.hard,
-                                    x.shortfall_penalty_usd_per_pflops_year or 0.0, tsites))
+                                    x.shortfall_penalty_usd_per_pflops_year or 0.0, tsites,
+                                    x.measure))
         return _Scenario(
             id=spec.id if spec else BASE_SCENARIO, probability=spec.probability if spec else 1.0, demand=demand,
             jobs=jobs, price=price, unit_price=unit_price, premium=dict(premium), banned=banned, caps=caps,
@@ -418,6 +437,12 @@ class _Verifier:
         c = self.cost_rows[cat, p, w]
         c[0] += x * self.W.years[p]
         c[1] += x * self.W.annual_factor[p]
+
+    def at_end(self, cat: str, w: str, x: float) -> None:
+        """A value at the end of the horizon, reported under the last period."""
+        c = self.cost_rows[cat, self.W.periods[-1], w]
+        c[0] += x
+        c[1] += x * self.W.end_factor
 
     # ------------------------------------------------------------------ run
     def run(self) -> VerificationReport:
@@ -911,7 +936,7 @@ class _Verifier:
             sub = W.scen[w].esub.get((s, p))
             if sub is None or sub[1] <= 0:
                 continue
-            label, share, mode, theta = sub
+            label, share, mode, theta, measure = sub
             prow = policy_rows.get((s, p, w))
             swhat = f"energy_subsidy: '{label}' site '{s}' {p} scenario {w}"
             if mode == "domestic_systems":
@@ -933,7 +958,7 @@ class _Verifier:
                 qualified = prow is not None and _flag(prow.get("met"))
                 lhs = tot_c = 0.0
                 for k, n in units_at.get((s, p, w), []):
-                    c = W.share_pflops(k) * n
+                    c = W.share_weight(k, measure) * n
                     tot_c += c
                     lhs += ((1.0 if W.domestic[s, k] else 0.0) - theta) * c
                 if qualified and lhs < -self.slack(tot_c):
@@ -952,12 +977,12 @@ class _Verifier:
     def check_share_targets(self) -> None:
         W = self.W
         for w in W.scenarios:
-            for (label, jur, p, tau, hard, penalty, sites) in w.targets:
+            for (label, jur, p, tau, hard, penalty, sites, measure) in w.targets:
                 # every target row holds, also where the installed compute is fixed (existing units only)
                 lhs = tot = 0.0
                 for s in sites:
                     for k, n in self.units_at.get((s, p, w.id), []):
-                        c = W.share_pflops(k) * n
+                        c = W.share_weight(k, measure) * n
                         tot += c
                         lhs += ((1.0 if W.domestic[s, k] else 0.0) - tau) * c
                 if hard:
@@ -975,6 +1000,9 @@ class _Verifier:
                 opt = W.options[s, o]
                 mw = opt.block_mw * blocks
                 self.lump("site_capex", d, w.id, opt.fixed_capex_usd + opt.capex_usd_per_mw * mw)
+                left = W.life_left(d, opt.lifetime_years)
+                if left > 0:
+                    self.at_end("end_value", w.id, -left * (opt.fixed_capex_usd + opt.capex_usd_per_mw * mw))
                 sub = w.csub.get((s, d), 0.0)
                 if sub:
                     self.lump("site_capex_subsidy", d, w.id, -sub * mw)
@@ -988,6 +1016,9 @@ class _Verifier:
         for (s, k, p, w), x in self.bought.items():
             sc = W.scen[w]
             self.lump("system_capex", p, w, sc.unit_price[k, p] * x)
+            left = W.life_left(p, W.systems[k].lifetime_years)
+            if left > 0:
+                self.at_end("end_value", w, -left * sc.unit_price[k, p] * x)
             prem = sc.premium.get((s, k, p), 0.0)
             if prem:
                 self.lump("export_premium", p, w, prem * x)

@@ -71,6 +71,11 @@ def solve_checked(data: dict, expect_status: str = "optimal", **kw) -> optimizer
     return plan
 
 
+def pytest_addoption(parser):
+    parser.addoption("--update-expected", action="store_true", help="store the examples' objectives as expected")
+    parser.addoption("--reason", default="", help="why the expected objectives change (stored with the date)")
+
+
 @pytest.fixture
 def examples_dir() -> Path:
     return ROOT / "instances"

@@ -20,7 +20,7 @@ from .instance.schema import Instance
 EXIT_OK, EXIT_INPUT, EXIT_INFEASIBLE, EXIT_NO_SOLUTION, EXIT_OUTPUT = 0, 2, 3, 4, 5
 OVERWRITE = "<overwrite>"  # value of a bare --force
 
-COMMAND_MODULES: tuple[str, ...] = ("optimizer.uncertainty_cli",)
+COMMAND_MODULES: tuple[str, ...] = ("optimizer.uncertainty_cli", "optimizer.tabular_cli")
 """Modules that add sub-commands: each has ``register(subparsers)`` and sets
 ``handler=function(args) -> exit code`` on its parsers. Listed here, in help order."""
 
@@ -30,11 +30,13 @@ def _parser() -> argparse.ArgumentParser:
     sub = p.add_subparsers(dest="command", required=True)
 
     v = sub.add_parser("validate", help="check an instance file and list every problem")
-    v.add_argument("file", help="instance file (.yaml, .yml or .json)")
+    v.add_argument("file", help="instance: .yaml, .yml, .json, an .xlsx workbook or a folder of CSV tables")
 
     s = sub.add_parser("solve", help="solve an instance and print the plan")
-    s.add_argument("file", help="instance file (.yaml, .yml or .json)")
+    s.add_argument("file", help="instance: .yaml, .yml, .json, an .xlsx workbook or a folder of CSV tables")
     s.add_argument("--out", metavar="DIR", help="write every table as CSV and summary.json into DIR")
+    s.add_argument("--format", choices=("csv", "xlsx", "parquet"), default="csv",
+                   help="tables in --out DIR: csv (default), xlsx (one workbook plan.xlsx) or parquet")
 
     s.add_argument("--time-limit", type=float, metavar="SECONDS", help="stop the search after this many seconds")
     s.add_argument("--mip-gap", type=float, default=1e-4, metavar="REL", help="relative optimality gap (default 1e-4)")
@@ -51,7 +53,7 @@ def _parser() -> argparse.ArgumentParser:
     s.add_argument("--quiet", action="store_true", help="print only the status line")
     s.add_argument("--verbose", action="store_true", help="show the HiGHS log")
     d = sub.add_parser("diagnose", help="explain which hard rules cannot hold together")
-    d.add_argument("file", help="instance file (.yaml, .yml or .json)")
+    d.add_argument("file", help="instance: .yaml, .yml, .json, an .xlsx workbook or a folder of CSV tables")
     d.add_argument("--time-limit", type=float, default=60.0, metavar="SECONDS", help="limit for the elastic solve")
     for name in COMMAND_MODULES:
         importlib.import_module(name).register(sub)
@@ -95,6 +97,9 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return 130
+    except BrokenPipeError:  # output piped into e.g. `head`
+        sys.stderr.close()
+        return EXIT_OK
     return EXIT_INPUT
 
 
@@ -158,7 +163,7 @@ def _solve(args) -> int:
         print(plan_text(plan))
     if args.out:
         try:
-            path = write_plan(plan, args.out, force=overwrite)
+            path = write_plan(plan, args.out, force=overwrite, fmt=args.format)
             print(f"\nwrote {len(plan.tables)} tables and summary.json to {path}")
         except OutputExistsError as exc:
             print(str(exc), file=sys.stderr)

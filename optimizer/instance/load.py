@@ -24,13 +24,16 @@ MAX_FILE_BYTES = 50 * 1024 * 1024
 
 
 def load_instance(path: str | Path) -> Instance:
-    """Read, validate and cross-check an instance file (``.yaml``, ``.yml`` or ``.json``)."""
+    """Read, validate and cross-check an instance file (``.yaml``, ``.yml`` or ``.json``), an Excel
+    workbook (``.xlsx``) or a folder of CSV tables (see :mod:`optimizer.instance.tabular`)."""
     path = Path(path)
     name = str(path)
     if not path.exists():
         raise InstanceError([Problem(name, "", "file not found")])
-    if path.is_dir():
-        raise InstanceError([Problem(name, "", "is a folder, not an instance file")])
+    if path.is_dir() or path.suffix.lower() in (".xlsx", ".xlsm", ".csv"):
+        from .tabular import load_tabular  # an Excel workbook or a folder of CSV tables
+
+        return load_tabular(path)
     size = path.stat().st_size
     if size > MAX_FILE_BYTES:
         raise InstanceError(

@@ -153,7 +153,7 @@ def _unwrap(ann: Any) -> tuple[Any, bool]:
 
 
 def _validators(info: FieldInfo) -> list:
-    """Validator functions attached to a field (Annotated metadata, also inside Optional)."""
+    """Validator functions attached to a field itself (Annotated metadata, also inside Optional)."""
     out = [getattr(m, "func", None) for m in info.metadata]
 
     def walk(ann: Any) -> None:
@@ -161,7 +161,7 @@ def _validators(info: FieldInfo) -> list:
         if origin is typing.Annotated:
             out.extend(getattr(m, "func", None) for m in typing.get_args(ann)[1:])
             walk(typing.get_args(ann)[0])
-        elif origin in (typing.Union, types.UnionType, list, dict):
+        elif origin in (typing.Union, types.UnionType):
             for a in typing.get_args(ann):
                 walk(a)
 
@@ -279,7 +279,7 @@ class Layout:
 
     def _map_value(self, sheet: Sheet, maps: dict, name: str, info: FieldInfo, keys: tuple[str, ...], has_main: bool) -> None:
         if keys not in maps:
-            m = Sheet(f"{sheet.id_name}_" + "_".join(k + "s" for k in keys), "map", sheet.model, (), sheet, sheet.id_name,
+            m = Sheet(f"{sheet.id_name}_" + "_".join(keys[:-1] + (keys[-1] + "s",)), "map", sheet.model, (), sheet, sheet.id_name,
                       keys=keys, primary=keys == ("period",) and sheet.parent is None,
                       description=f"Per-{' and per-'.join(keys)} values of {sheet.name} (long form).")
             maps[keys] = m
@@ -370,7 +370,12 @@ def column_rows() -> list[list[Any]]:
             if c.kind == "marker":
                 desc += f" Lists replaced (comma-separated: {', '.join(c.choices)}); their rows are in sheets " + \
                         ", ".join(f"{s.id_name}_{x}" for x in c.choices) + ". Blank: no override."
-            rows.append([s.name, c.header, _type_text(c.kind, c.choices), _unit(c.info), _default(c.info), desc.strip()])
+            default = _default(c.info)
+            if default == "required" and c.kind == "all_periods":
+                default = f"required (here or in {s.id_name}_periods)"
+            elif default == "required" and len(c.path) > 1:
+                default = f"required if any {c.path[0]}.* is given"
+            rows.append([s.name, c.header, _type_text(c.kind, c.choices), _unit(c.info), default, desc.strip()])
     return rows
 
 
@@ -446,10 +451,17 @@ def _cell_in(v: Any, kind: str) -> Any:
             return yaml.safe_load(v)
         return v
     if isinstance(v, str):
-        return v.strip()
+        v = v.strip()
+        if kind in ("number", "all_periods") and _NUMBER.match(v):
+            return int(v) if _INTEGER.match(v) else float(v)
+        return v
     if isinstance(v, (_dt.date, _dt.datetime)):
         return _as_text(v)
     return v
+
+
+_INTEGER = re.compile(r"^[+-]?\d+$")
+_NUMBER = re.compile(r"^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$")
 
 
 # ----------------------------------------------------------------------------- instance -> tables
@@ -637,9 +649,10 @@ class RawSheet:
     label: str  # file name used in messages: 'dir/sites.csv' or 'book.xlsx, sheet sites'
     headers: list[str]
     rows: list[tuple[int, list[Any]]]  # (row number as shown in Excel, cells)
+    container: tuple[str, str] = ("", "")  # ('book.xlsx', 'sheet sites') or ('dir', 'sites.csv')
 
 
-def _raw(name: str, label: str, records: Iterable[Iterable[Any]]) -> RawSheet:
+def _raw(name: str, label: str, records: Iterable[Iterable[Any]], container: tuple[str, str]) -> RawSheet:
     it = iter(records)
     header_row = next(it, None)
     headers = [("" if h is None else _as_text(h).strip()) for h in (header_row or [])]
@@ -649,7 +662,7 @@ def _raw(name: str, label: str, records: Iterable[Iterable[Any]]) -> RawSheet:
         if all(_blank(c) for c in cells):
             continue
         rows.append((n, cells))
-    return RawSheet(name, label, headers, rows)
+    return RawSheet(name, label, headers, rows, container)
 
 
 def read_workbook(path: Path) -> list[RawSheet]:
@@ -660,7 +673,11 @@ def read_workbook(path: Path) -> list[RawSheet]:
     except Exception as exc:  # zipfile.BadZipFile, KeyError, InvalidFileException ...
         raise InstanceError([Problem(str(path), "", f"not a readable Excel workbook ({type(exc).__name__}: {exc})")]) from None
     try:
-        return [_raw(ws.title, f"{path}, sheet {ws.title}", ws.iter_rows(values_only=True)) for ws in wb.worksheets]
+        for ws in wb.worksheets:
+            if hasattr(ws, "reset_dimensions"):
+                ws.reset_dimensions()  # some writers store a wrong used range
+        return [_raw(ws.title, f"{path}, sheet {ws.title}", ws.iter_rows(values_only=True), (str(path), f"sheet {ws.title}"))
+                for ws in wb.worksheets]
     finally:
         wb.close()
 
@@ -676,7 +693,7 @@ def read_csv_folder(folder: Path) -> list[RawSheet]:
             records = list(csv.reader(io.StringIO(text, newline="")))
         except csv.Error as exc:
             raise InstanceError([Problem(str(f), "", f"malformed CSV: {exc}")]) from None
-        out.append(_raw(f.stem, str(f), records))
+        out.append(_raw(f.stem, str(f), records, (str(folder), f.name)))
     return out
 
 
@@ -704,7 +721,7 @@ class _Reader:
             if rs.name not in known:
                 near = difflib.get_close_matches(rs.name, sorted(known), n=1, cutoff=0.6)
                 hint = f"; did you mean '{near[0]}'?" if near else f"; tables are: {', '.join(self.lay.names())}"
-                self.problems.append(Problem(rs.label, "", "unknown table" + hint))
+                self.problems.append(Problem(rs.container[0], rs.container[1], "unknown table" + hint))
                 continue
             self.raw[rs.name] = rs
 
@@ -735,10 +752,23 @@ class _Reader:
                 self.add(rs.label, f"row 1, column {h}", "unknown column" + hint)
                 continue
             pos[h] = i
+        for n, cells in rs.rows:
+            extra = [j for j in range(len(rs.headers), len(cells)) if not _blank(cells[j])]
+            if extra:
+                self.add(rs.label, f"row {n}, column {_col_letter(extra[0])}", "value in a column without a header",
+                         cells[extra[0]], True)
         return pos
 
     # ---------------------------------------------------------------- building
     def build(self) -> None:
+        # single records (horizon, network, policies) exist even when none of their fields is given,
+        # so a missing table is reported at the table rather than at the record
+        for s in self.lay.sheets:
+            paths = [c.path[:-1] for c in s.columns] if s.kind == SETTINGS else [s.loc[:-1]] if s.parent is None else []
+            for p in paths:
+                node = self.data
+                for part in p:
+                    node = node.setdefault(part, {})
         for s in self.lay.sheets:
             self.table_origin[s.name] = self.raw[s.name].label if s.name in self.raw else self.label_for(s.name)
         for s in self.lay.sheets:
@@ -1097,13 +1127,33 @@ def instance_data(inst: Instance) -> dict[str, Any]:
     return data
 
 
+class _Dumper(yaml.SafeDumper):
+    """Readable YAML: whole numbers without '.0', multi-line text as a block."""
+
+
+def _float(dumper: yaml.SafeDumper, value: float) -> yaml.Node:
+    if math.isfinite(value) and value == int(value) and abs(value) < 1e15:
+        return dumper.represent_int(int(value))
+    return dumper.represent_float(value)
+
+
+def _str(dumper: yaml.SafeDumper, value: str) -> yaml.Node:
+    if "\n" in value.rstrip("\n") or value.endswith("\n"):
+        return dumper.represent_scalar("tag:yaml.org,2002:str", value, style="|")
+    return dumper.represent_str(value)
+
+
+_Dumper.add_representer(float, _float)
+_Dumper.add_representer(str, _str)
+
+
 def instance_text(inst: Instance, fmt: str = "yaml", header: str = "") -> str:
     import json
 
     data = instance_data(inst)
     if fmt == "json":
         return json.dumps(data, indent=2, ensure_ascii=False) + "\n"
-    text = yaml.safe_dump(data, sort_keys=False, allow_unicode=True, width=110, default_flow_style=False)
+    text = yaml.dump(data, Dumper=_Dumper, sort_keys=False, allow_unicode=True, width=110, default_flow_style=False)
     return (header + text) if header else text
 
 

@@ -1,8 +1,12 @@
-"""Write stage: plan tables as CSV plus ``summary.json``, atomically.
+"""Write stage: plan tables as CSV, an Excel workbook or Parquet files, plus ``summary.json``, atomically.
 
 Results are written into a temporary folder beside the target and renamed into place
 only when complete, so an interrupted run never leaves a half-written folder that looks
 finished. An existing folder is replaced only with ``force=True``.
+
+Formats (``fmt``): ``csv`` (default) — one ``<table>.csv`` per table; ``xlsx`` — one
+workbook ``plan.xlsx`` with one sheet per table and a ``summary`` sheet; ``parquet`` — one
+``<table>.parquet`` per table. ``summary.json`` is written in every format.
 """
 
 from __future__ import annotations
@@ -12,27 +16,45 @@ import os
 import shutil
 import tempfile
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
+
+import pandas as pd
 
 if TYPE_CHECKING:
     from ..plan import Plan
+
+FORMATS = ("csv", "xlsx", "parquet")
+WORKBOOK = "plan.xlsx"
 
 
 class OutputExistsError(FileExistsError):
     """The result folder exists and ``force`` was not given."""
 
 
-def write_plan(plan: "Plan", out_dir: str | Path, force: bool = False) -> Path:
-    """Write every table as ``<name>.csv`` and the summary as ``summary.json``."""
+def write_plan(plan: "Plan", out_dir: str | Path, force: bool = False, fmt: str = "csv") -> Path:
+    """Write every table (``fmt``: csv, xlsx or parquet) and the summary as ``summary.json``."""
+    if fmt not in FORMATS:
+        raise ValueError(f"unknown format '{fmt}'; formats are {', '.join(FORMATS)}")
+    if fmt == "parquet":
+        _require("pyarrow", "parquet")
+    if fmt == "xlsx":
+        _require("openpyxl", "xlsx")
     out = Path(out_dir)
     if out.exists() and not force:
         raise OutputExistsError(f"{out} already exists; use --force (force=True) to replace it")
     out.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.", dir=out.parent))
     try:
-        for name, df in plan.tables.items():
-            df.to_csv(tmp / f"{name}.csv", index=False)
-        (tmp / "summary.json").write_text(json.dumps(plan.summary(), indent=2, default=str) + "\n")
+        summary = plan.summary()
+        if fmt == "csv":
+            for name, df in plan.tables.items():
+                df.to_csv(tmp / f"{name}.csv", index=False)
+        elif fmt == "parquet":
+            for name, df in plan.tables.items():
+                _parquet_ready(df).to_parquet(tmp / f"{name}.parquet", index=False)
+        else:
+            _write_workbook(plan.tables, summary, tmp / WORKBOOK)
+        (tmp / "summary.json").write_text(json.dumps(summary, indent=2, default=str) + "\n")
         if out.exists():
             old = out.with_name(f".{out.name}.old")
             if old.exists():
@@ -46,3 +68,69 @@ def write_plan(plan: "Plan", out_dir: str | Path, force: bool = False) -> Path:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
     return out
+
+
+def _require(module: str, fmt: str) -> None:
+    import importlib.util
+
+    if importlib.util.find_spec(module) is None:
+        raise ImportError(f"the {fmt} format needs the '{module}' package: pip install {module}")
+
+
+def _parquet_ready(df: pd.DataFrame) -> pd.DataFrame:
+    """Parquet needs string column names and one type per column (mixed objects become text)."""
+    df = df.copy()
+    df.columns = [str(c) for c in df.columns]
+    for c in df.columns:
+        if df[c].dtype == object:
+            kinds = {type(v) for v in df[c].dropna()}
+            if len(kinds) > 1:
+                df[c] = df[c].map(lambda v: None if v is None or (isinstance(v, float) and v != v) else str(v))
+    return df
+
+
+def summary_rows(summary: dict[str, Any], prefix: str = "") -> list[tuple[str, Any]]:
+    """Flatten the summary into (key, value) rows: nested keys dotted, lists one row per item."""
+    rows: list[tuple[str, Any]] = []
+    for k, v in summary.items():
+        key = f"{prefix}{k}"
+        if isinstance(v, dict):
+            rows += summary_rows(v, key + ".") if v else [(key, None)]
+        elif isinstance(v, (list, tuple)):
+            rows += [(f"{key}[{i}]", x if isinstance(x, (int, float, str, bool)) or x is None else str(x))
+                     for i, x in enumerate(v)] or [(key, None)]
+        elif v is None or isinstance(v, (int, float, str, bool)):
+            rows.append((key, v))
+        else:
+            rows.append((key, str(v)))
+    return rows
+
+
+def _write_workbook(tables: dict[str, pd.DataFrame], summary: dict[str, Any], path: Path) -> None:
+    from openpyxl.styles import Font
+    from openpyxl.utils import get_column_letter
+
+    used: set[str] = set()
+
+    def sheet_name(name: str) -> str:
+        base = "".join("_" if ch in "[]:*?/\\" else ch for ch in name)[:31] or "table"
+        cand, i = base, 1
+        while cand.lower() in used:
+            i += 1
+            cand = f"{base[:28]}~{i}"
+        used.add(cand.lower())
+        return cand
+
+    bold = Font(bold=True)
+    with pd.ExcelWriter(path, engine="openpyxl") as xw:
+        pd.DataFrame(summary_rows(summary), columns=["key", "value"]).to_excel(
+            xw, sheet_name=sheet_name("summary"), index=False)
+        for name, df in tables.items():
+            df.to_excel(xw, sheet_name=sheet_name(name), index=False)
+        for ws in xw.book.worksheets:
+            ws.freeze_panes = "A2"
+            for cell in ws[1]:
+                cell.font = bold
+            for i, col in enumerate(ws.iter_cols(min_row=1, max_row=min(ws.max_row, 200), values_only=True), start=1):
+                width = max((len(str(v)) for v in col if v is not None), default=8)
+                ws.column_dimensions[get_column_letter(i)].width = min(max(width + 2, 8), 60)

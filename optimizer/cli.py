@@ -20,7 +20,7 @@ from .instance.schema import Instance
 EXIT_OK, EXIT_INPUT, EXIT_INFEASIBLE, EXIT_NO_SOLUTION, EXIT_OUTPUT = 0, 2, 3, 4, 5
 OVERWRITE = "<overwrite>"  # value of a bare --force
 
-COMMAND_MODULES: tuple[str, ...] = ("optimizer.uncertainty_cli", "optimizer.tabular_cli")
+COMMAND_MODULES: tuple[str, ...] = ("optimizer.uncertainty_cli", "optimizer.tabular_cli", "optimizer.whatif_cli")
 """Modules that add sub-commands: each has ``register(subparsers)`` and sets
 ``handler=function(args) -> exit code`` on its parsers. Listed here, in help order."""
 

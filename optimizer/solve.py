@@ -70,6 +70,9 @@ def solve_model(m: pyo.ConcreteModel, ctx: Context, options: SolveOptions) -> So
         h.writeModel(str(path))
     solver_options = {"random_seed": int(options.seed), "mip_rel_gap": float(options.mip_gap)}
     no_updates = {k: False for k in opt.CONFIG.auto_updates}
+    # HiGHS keeps one thread pool per process, sized by the first solve; a later solve asking
+    # for more threads would not run. Reset it so every solve gets the threads it asks for.
+    highspy.Highs.resetGlobalScheduler(True)
     t0 = time.perf_counter()
     with _ctrl_c_stops_search(h) as interrupted, _quiet_pyomo_status_warning():
         res = opt.solve(

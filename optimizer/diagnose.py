@@ -123,11 +123,13 @@ def _findings(inst, prep, tables, hard_regions, hard_jobs, hard_targets) -> list
         if r.job in hard_jobs and not r.placed:
             job = next(j for j in inst.training_jobs if j.id == r.job)
             tag = f" [scenario {r.scenario}]" if multi else ""
+            best = _largest_hosts(inst, prep, job)
             out.append(
                 f"training job '{r.job}' needs {r.peak_pflops:g} PFLOPS at one site on one family from {r.first_period} "
                 f"to {r.last_period}{tag}; no allowed site can hold it alongside the other hard rules "
                 f"(allowed jurisdictions: {', '.join(job.allowed_jurisdictions or ['any'])}; "
-                f"families: {', '.join(job.allowed_families or ['any'])})"
+                f"families: {', '.join(job.allowed_families or ['any'])}"
+                + (f"; largest: {best})" if best else ")")
             )
     pol = tables["policy"]
     for r in pol[pol["kind"] == "share_target"].itertuples():
@@ -138,3 +140,19 @@ def _findings(inst, prep, tables, hard_regions, hard_jobs, hard_targets) -> list
                 f"the plan reaches {100 * (r.value or 0):.1f} % (domestic systems limited by supply, power or bans)"
             )
     return out
+
+
+def _largest_hosts(inst, prep, job, top: int = 3) -> str:
+    """The sites that could hold the most effective training PFLOPS for a job, at most."""
+    eff = {f.id: f.training_efficiency for f in inst.families}
+    fams = set(job.allowed_families) if job.allowed_families is not None else set(eff)
+    rows = []
+    for s in inst.sites:
+        if job.allowed_jurisdictions is not None and not set(job.allowed_jurisdictions) & set(prep.ancestors[s.jurisdiction]):
+            continue
+        dens = [k.training_pflops_per_unit * eff[k.family] / k.it_kw_per_unit * 1000.0
+                for k in inst.systems if k.family in fams and k.training_pflops_per_unit > 0]
+        if dens:
+            rows.append((prep.max_it_mw[s.id] * max(dens), s.id, prep.max_it_mw[s.id]))
+    rows.sort(reverse=True)
+    return ", ".join(f"'{sid}' {mw:g} MW IT -> at most {pf:g} PFLOPS" for pf, sid, mw in rows[:top])

@@ -20,7 +20,8 @@ from .instance.schema import Instance
 EXIT_OK, EXIT_INPUT, EXIT_INFEASIBLE, EXIT_NO_SOLUTION, EXIT_OUTPUT = 0, 2, 3, 4, 5
 OVERWRITE = "<overwrite>"  # value of a bare --force
 
-COMMAND_MODULES: tuple[str, ...] = ("optimizer.uncertainty_cli", "optimizer.tabular_cli", "optimizer.whatif_cli")
+COMMAND_MODULES: tuple[str, ...] = ("optimizer.uncertainty_cli", "optimizer.tabular_cli", "optimizer.report_cli",
+                                    "optimizer.whatif_cli")
 """Modules that add sub-commands: each has ``register(subparsers)`` and sets
 ``handler=function(args) -> exit code`` on its parsers. Listed here, in help order."""
 
@@ -153,6 +154,7 @@ def _solve(args) -> int:
     plan = solve(inst, time_limit=args.time_limit, mip_gap=args.mip_gap, threads=args.threads, seed=args.seed,
                  write_model=args.write_model, verbose=args.verbose, decisions=decisions, risk=risk)
     plan.seconds = {"load": load_s, **plan.seconds}
+    plan.instance_file = str(Path(args.file).resolve())
     if args.verify and plan.has_solution:
         rep = verify_plan(inst, plan.tables, plan.expected_cost)
         plan.messages.append("verifier: plan re-checked, all constraints hold" if rep.ok else

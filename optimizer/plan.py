@@ -39,6 +39,7 @@ class Plan:
     risk: Risk | None = None
     model: Any = None  # the solved Pyomo model and its build context, with keep_model=True
     context: Any = None
+    instance_file: str | None = None  # where the instance was read from, if from a file
 
     @property
     def has_solution(self) -> bool:
@@ -48,6 +49,7 @@ class Plan:
         """The plan's headline figures, as written to ``summary.json``."""
         return {
             "instance": self.instance.name,
+            "instance_file": self.instance_file,
             "status": self.status,
             "solver_status": self.solver_status,
             "objective": self.objective,

@@ -1,0 +1,480 @@
+"""One self-contained HTML report of a plan: headline, tables and every figure.
+
+The file has inline CSS, tables as HTML and figures embedded as base64 PNG; it has no
+scripts and no external links, so it opens from disk, offline, and can be mailed as is.
+
+    from optimizer.analysis.report import write_report
+    write_report(plan, path="out/report.html")                       # a Plan carries its instance
+    write_report("out/china", inst, "out/china/report.html")         # a result folder + its instance
+
+The command line equivalent is ``dcplan report OUT_DIR --instance FILE``.
+"""
+
+from __future__ import annotations
+
+import base64
+import html
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import pandas as pd
+
+from . import plots
+from .plots import Source, expected, load_summary, periods_of, probabilities, resolve
+
+if TYPE_CHECKING:
+    from ..instance.schema import Instance
+
+_CSS = """
+body{font-family:-apple-system,'Segoe UI',Roboto,Helvetica,Arial,sans-serif;color:#222;margin:0;background:#fafafa}
+main{max-width:1180px;margin:0 auto;padding:24px 28px 60px;background:#fff}
+h1{font-size:1.7em;margin:0 0 4px}
+h2{font-size:1.3em;margin:36px 0 8px;padding-bottom:4px;border-bottom:2px solid #e3e3e3}
+h3{font-size:1.05em;margin:20px 0 6px}
+p.lead{color:#555;margin:4px 0 16px;max-width:900px}
+p.note{color:#666;font-size:.9em;max-width:900px}
+nav{font-size:.92em;margin:12px 0 8px}
+nav a{margin-right:14px;color:#2b5d9b;text-decoration:none}
+.cards{display:flex;flex-wrap:wrap;gap:12px;margin:14px 0}
+.card{border:1px solid #e0e0e0;border-radius:6px;padding:10px 14px;min-width:150px;background:#fcfcfc}
+.card .k{font-size:.78em;color:#666;text-transform:uppercase;letter-spacing:.04em}
+.card .v{font-size:1.25em;font-weight:600;margin-top:2px}
+.status-optimal{color:#1a7f37}.status-feasible{color:#9a6700}.status-bad{color:#c62828}
+ul.msg{background:#fff8e1;border-left:4px solid #f0b400;padding:8px 12px 8px 30px;margin:10px 0}
+table.t{border-collapse:collapse;font-size:.86em;margin:6px 0 14px}
+table.t th,table.t td{border-bottom:1px solid #e6e6e6;padding:4px 9px;text-align:right;white-space:nowrap}
+table.t th{background:#f3f5f7;font-weight:600}
+table.t td.l,table.t th.l{text-align:left}
+table.t tr:hover td{background:#f7fafc}
+td.bad{color:#c62828;font-weight:600}td.good{color:#1a7f37}
+figure{margin:10px 0 22px}
+figure img{max-width:100%;height:auto;border:1px solid #eee}
+figcaption{font-size:.88em;color:#555;margin-top:4px;max-width:950px}
+details{margin:6px 0 12px}summary{cursor:pointer;color:#2b5d9b}
+footer{margin-top:40px;font-size:.8em;color:#888}
+"""
+
+_CAPTIONS = {
+    "map": "Sites (area ∝ IT MW online in the last period; colour = family with the most installed power), demand "
+           "regions (triangles, size ∝ demand) and inference routes (width ∝ PFLOPS served). Plain longitude/latitude "
+           "axes, no basemap.",
+    "capacity": "IT capacity online per site and period (built and existing), with the nameplate power of the systems "
+                "installed and the IT load they draw.",
+    "system_mix": "Systems in service per jurisdiction of the hosting site, in effective training PFLOPS "
+                  "(nominal × family training efficiency).",
+    "system_mix_by_scenario": "The same in the last period, one panel per scenario (site builds are shared, "
+                              "systems are bought per scenario).",
+    "costs": "Discounted cost per period and category; subsidies stack below zero, dots mark each period's net cost.",
+    "power": "Facility power drawn per site and period, the grid headroom the redundancy rule keeps unused, and the grid "
+             "connection; the percentage is the share of the grid connection taken.",
+    "idle": "Installed compute (nominal PFLOPS) by use, and the idle share per site and period.",
+}
+
+
+# --------------------------------------------------------------------------- formatting
+
+def _money(x: float | None, cur: str = "USD") -> str:
+    if x is None or (isinstance(x, float) and np.isnan(x)):
+        return "–"
+    sym = "$" if cur.upper() == "USD" else f"{cur} "
+    a = abs(x)
+    sign = "-" if x < 0 else ""
+    for div, suf in ((1e9, " bn"), (1e6, " M"), (1e3, " k")):
+        if a >= div:
+            y = a / div
+            return f"{sign}{sym}{y:,.{0 if y >= 100 else (1 if y >= 10 else 2)}f}{suf}"
+    return f"{sign}{sym}{a:,.0f}"
+
+
+def _num(x: Any, digits: int = 1) -> str:
+    if x is None or (isinstance(x, float) and np.isnan(x)):
+        return "–"
+    if isinstance(x, (bool, np.bool_)):
+        return "yes" if x else "no"
+    if isinstance(x, (int, np.integer)):
+        return f"{x:,d}"
+    if isinstance(x, (float, np.floating)):
+        if abs(x) < 1e-9:
+            return "0"
+        if abs(x - round(x)) < 1e-6 and abs(x) >= 1:
+            return f"{x:,.0f}"
+        return f"{x:,.{digits}f}" if abs(x) >= 1 else f"{x:.3g}"
+    return html.escape(str(x))
+
+
+def _table(df: pd.DataFrame, *, fmt: dict[str, Any] | None = None, left: tuple[str, ...] = (), index: bool = False,
+           classes: dict[str, Any] | None = None) -> str:
+    """A plain HTML table; ``fmt`` maps column -> function(value) -> str; text columns left-aligned."""
+    if df is None or len(df) == 0:
+        return '<p class="note">none</p>'
+    fmt = fmt or {}
+    classes = classes or {}
+    d = df.reset_index() if index else df
+    cols = list(d.columns)
+    is_text = {c: (c in left) or d[c].dtype == object and not all(isinstance(v, (int, float, np.number, bool, np.bool_))
+                                                                for v in d[c].dropna() if v != "") for c in cols}
+    out = ['<table class="t"><thead><tr>']
+    for c in cols:
+        out.append(f'<th class="{"l" if is_text[c] else ""}">{html.escape(str(c))}</th>')
+    out.append("</tr></thead><tbody>")
+    for row in d.itertuples(index=False):
+        out.append("<tr>")
+        for c, v in zip(cols, row):
+            txt = fmt[c](v) if c in fmt else _num(v)
+            cls = ["l"] if is_text[c] else []
+            if c in classes:
+                extra = classes[c](v)
+                if extra:
+                    cls.append(extra)
+            out.append(f'<td class="{" ".join(cls)}">{txt}</td>')
+        out.append("</tr>")
+    out.append("</tbody></table>")
+    return "".join(out)
+
+
+def _img(fig, alt: str) -> str:
+    data = base64.b64encode(plots.figure_png(fig)).decode("ascii")
+    return f'<img alt="{html.escape(alt)}" src="data:image/png;base64,{data}">'
+
+
+def _figure(figs: dict, name: str) -> str:
+    if name not in figs:
+        return ""
+    cap = _CAPTIONS.get(name, "")
+    return f"<figure>{_img(figs[name], name)}<figcaption>{html.escape(cap)}</figcaption></figure>"
+
+
+# --------------------------------------------------------------------------- sections
+
+def _headline(summary: dict, inst: Instance, probs: dict[str, float]) -> str:
+    cur = inst.horizon.currency
+    status = str(summary.get("status", "unknown"))
+    cls = "status-optimal" if status == "optimal" else ("status-feasible" if status == "feasible" else "status-bad")
+    gap = summary.get("mip_gap")
+    secs = summary.get("seconds") or {}
+    total_s = sum(v for v in secs.values() if isinstance(v, (int, float)))
+    size = summary.get("model_size") or {}
+    cards = [
+        ("status", f'<span class="{cls}">{html.escape(status)}</span>'),
+        ("expected discounted cost", _money(summary.get("objective"), cur)),
+        ("best bound", _money(summary.get("best_bound"), cur)),
+        ("MIP gap", "–" if gap is None else f"{100 * gap:.3f} %"),
+        ("scenarios", ", ".join(f"{html.escape(w)} ({p:.2f})" for w, p in probs.items()) if len(probs) > 1 else "1 (deterministic)"),
+        ("time", f"{total_s:.1f} s" if secs else "–"),
+    ]
+    if size:
+        cards.append(("model", (f"{size.get('variables', 0):,} vars ({size.get('integer_variables', 0):,} int), "
+                                f"{size.get('constraints', 0):,} cons")))
+    risk = summary.get("risk")
+    if risk:
+        cards.append(("risk", (f"CVaR α={risk.get('alpha')} weight={risk.get('weight')}; expected cost "
+                               f"{_money(summary.get('expected_cost'), cur)}")))
+    out = ['<div class="cards">']
+    out += [f'<div class="card"><div class="k">{k}</div><div class="v">{v}</div></div>' for k, v in cards]
+    out.append("</div>")
+    msgs = summary.get("messages") or []
+    if msgs:
+        out.append('<ul class="msg">' + "".join(f"<li>{html.escape(str(m))}</li>" for m in msgs) + "</ul>")
+    return "".join(out)
+
+
+def _builds(t: dict, inst: Instance) -> str:
+    b = t["builds"]
+    if len(b) == 0:
+        return '<p class="note">No site is built or converted; only existing capacity is used.</p>'
+    sites = {s.id: s for s in inst.sites}
+    cur = inst.horizon.currency
+    d = pd.DataFrame({
+        "site": b["site"], "kind": b["site"].map(lambda s: sites[s].kind if s in sites else "?"),
+        "jurisdiction": b["site"].map(lambda s: sites[s].jurisdiction if s in sites else "?"),
+        "option": b["option"], "decided": b["decision_period"], "online": b["online_period"],
+        "blocks": b["blocks"], "IT MW": b["it_mw"], "capex": b["capex_usd"],
+    })
+    tot = pd.DataFrame([{"site": "total", "kind": "", "jurisdiction": "", "option": "", "decided": "", "online": "",
+                         "blocks": "", "IT MW": b["it_mw"].sum(), "capex": b["capex_usd"].sum()}])
+    d = pd.concat([d, tot], ignore_index=True)
+    out = [_table(d, fmt={"capex": lambda x: _money(x, cur), "blocks": lambda x: _num(x) if x != "" else ""},
+                  left=("site", "kind", "jurisdiction", "option", "decided", "online"))]
+    existing = [s for s in inst.sites if s.existing is not None]
+    if existing:
+        out.append('<p class="note">Existing capacity: ' + ", ".join(
+            f"{html.escape(s.id)} {s.existing.it_mw:g} MW" for s in existing) + ".</p>")
+    return "".join(out)
+
+
+def _pivot(df: pd.DataFrame, index: list[str], value: str, periods: list[str]) -> pd.DataFrame:
+    if len(df) == 0:
+        return df
+    piv = df.pivot_table(index=index, columns="period", values=value, aggfunc="sum", fill_value=0.0)
+    piv = piv.reindex(columns=[p for p in periods if p in piv.columns])
+    piv.columns = [str(c) for c in piv.columns]
+    return piv.reset_index()
+
+
+def _fleet(t: dict, inst: Instance, probs: dict[str, float]) -> str:
+    periods = periods_of(inst)
+    fl = t["fleet"]
+    if len(fl) == 0:
+        return '<p class="note">No systems in service.</p>'
+    multi = len(probs) > 1
+    left = ("site", "system", "family")
+    fam = {k.id: k.family for k in inst.systems}
+    out = []
+    e = expected(fl, ["site", "system", "period"], ["units_in_service", "units_bought"], probs)
+    lab = " (expected over scenarios)" if multi else ""
+    piv = _pivot(e, ["site", "system"], "units_in_service", periods)
+    piv.insert(2, "family", piv["system"].map(fam))
+    out.append(f"<h3>Units in service{lab}</h3>" + _table(piv, left=left))
+    pb = _pivot(e, ["site", "system"], "units_bought", periods)
+    pb = pb[pb[[c for c in pb.columns if c not in ("site", "system")]].sum(axis=1) > 1e-9]
+    pb.insert(2, "family", pb["system"].map(fam))
+    out.append(f"<h3>Units bought{lab}</h3>" + _table(pb, left=left))
+    # compute by family and period
+    e2 = expected(fl, ["family", "period"], ["training_pflops", "inference_pflops", "nameplate_mw"], probs)
+    rows = []
+    for f, g in e2.groupby("family"):
+        g = g.set_index("period")[["training_pflops", "inference_pflops", "nameplate_mw"]].reindex(periods).fillna(0.0)
+        rows.append({"family": f, "measure": "effective training PFLOPS", **{p: g.loc[p, "training_pflops"] for p in periods}})
+        rows.append({"family": f, "measure": "inference PFLOPS", **{p: g.loc[p, "inference_pflops"] for p in periods}})
+        rows.append({"family": f, "measure": "nameplate MW", **{p: g.loc[p, "nameplate_mw"] for p in periods}})
+    out.append(f"<h3>Compute by family{lab}</h3>" + _table(pd.DataFrame(rows), left=("family", "measure")))
+    if multi:
+        for w in probs:
+            d = _pivot(fl[fl["scenario"] == w], ["site", "system"], "units_in_service", periods)
+            out.append(f"<details><summary>Units in service — scenario {html.escape(w)}</summary>{_table(d, left=left)}</details>")
+    return "".join(out)
+
+
+def _placement(t: dict, inst: Instance, probs: dict[str, float]) -> str:
+    tr = t["training"]
+    if len(tr) == 0:
+        return '<p class="note">No training jobs.</p>'
+    d = tr.rename(columns={"first_period": "from", "last_period": "to", "peak_pflops": "peak PFLOPS"})
+    if len(probs) <= 1:
+        d = d.drop(columns=["scenario"])
+    return _table(d, left=("job", "scenario", "site", "family", "from", "to"),
+                  fmt={"placed": lambda v: "yes" if v else "NOT PLACED", "site": lambda v: _num(v) if v else "–",
+                       "family": lambda v: _num(v) if v else "–"},
+                  classes={"placed": lambda v: None if v else "bad"})
+
+
+def _routing(t: dict, inst: Instance, probs: dict[str, float]) -> str:
+    periods = periods_of(inst)
+    dm = t["demand"]
+    if len(dm) == 0:
+        return '<p class="note">No inference demand.</p>'
+    multi = len(probs) > 1
+    lab = " (expected over scenarios)" if multi else ""
+    e = expected(dm, ["region", "period"], ["demand_pflops", "served_pflops", "unserved_pflops"], probs)
+    rows = []
+    for g in [r.id for r in inst.regions if r.id in set(e["region"])]:
+        row = {"region": g}
+        for p in periods:
+            x = e[(e["region"] == g) & (e["period"] == p)]
+            dem = float(x["demand_pflops"].sum())
+            row[p] = "–" if dem <= 0 else f"{100 * float(x['served_pflops'].sum()) / dem:.1f} %"
+        row["unserved PFLOPS (sum over periods)"] = float(e[e["region"] == g]["unserved_pflops"].sum())
+        rows.append(row)
+    tot = e.groupby("period")[["demand_pflops", "served_pflops"]].sum()
+    row = {"region": "all"}
+    for p in periods:
+        row[p] = f"{100 * tot.loc[p, 'served_pflops'] / tot.loc[p, 'demand_pflops']:.1f} %" if p in tot.index and \
+            tot.loc[p, "demand_pflops"] > 0 else "–"
+    row["unserved PFLOPS (sum over periods)"] = float(e["unserved_pflops"].sum())
+    rows.append(row)
+    out = [f"<h3>Share of inference demand served{lab}</h3>",
+           _table(pd.DataFrame(rows), left=("region",), classes={p: (lambda v: "bad" if isinstance(v, str) and v not in ("–", "100.0 %") else None)
+                                                                for p in periods})]
+    inf = t["inference"]
+    if len(inf):
+        last = periods[-1]
+        r = expected(inf, ["region", "site", "period"], ["pflops"], probs)
+        lat = inf.groupby(["region", "site"])["latency_ms"].first()
+        piv = _pivot(r, ["region", "site"], "pflops", periods)
+        piv["latency ms"] = [lat.get((a, b), np.nan) for a, b in zip(piv["region"], piv["site"])]
+        piv = piv.sort_values(["region", last] if last in piv.columns else ["region"], ascending=[True, False] if last in piv.columns else True)
+        out.append(f"<h3>Inference routes: PFLOPS served from each site{lab}</h3>")
+        out.append(_table(piv, left=("region", "site"), fmt={"latency ms": lambda v: f"{v:.1f}"}))
+    return "".join(out)
+
+
+def _power(t: dict, inst: Instance, probs: dict[str, float]) -> str:
+    periods = periods_of(inst)
+    sp = t["site_power"]
+    if len(sp) == 0:
+        return ""
+    e = expected(sp, ["site", "period"], ["grid_draw_mw"], probs)
+    grid = plots._grid_mw(inst)
+    built = sp.groupby("site")["built_it_mw"].max()
+    rows = []
+    for s in [x.id for x in inst.sites if built.get(x.id, 0.0) > 1e-6]:
+        row = {"site": s}
+        for p in periods:
+            x = float(e[(e["site"] == s) & (e["period"] == p)]["grid_draw_mw"].sum())
+            g = grid.get((s, p), 0.0)
+            row[p] = "–" if g <= 0 else f"{100 * x / g:.0f} % of {g:,.0f} MW"
+        rows.append(row)
+    lab = " (expected)" if len(probs) > 1 else ""
+    return f"<h3>Grid connection taken (draw incl. redundancy headroom){lab}</h3>" + _table(pd.DataFrame(rows), left=("site",) + tuple(periods))
+
+
+def _costs(t: dict, inst: Instance, probs: dict[str, float]) -> str:
+    periods = periods_of(inst)
+    c = t["costs"]
+    if len(c) == 0:
+        return '<p class="note">No costs.</p>'
+    cur = inst.horizon.currency
+    e = expected(c, ["category", "period"], ["discounted_usd", "undiscounted_usd"], probs)
+    piv = e.pivot_table(index="category", columns="period", values="discounted_usd", aggfunc="sum", fill_value=0.0)
+    piv = piv.reindex(columns=[p for p in periods if p in piv.columns])
+    piv["total"] = piv.sum(axis=1)
+    piv = piv.sort_values("total", ascending=False)
+    piv.loc["total"] = piv.sum()
+    piv.columns = [str(x) for x in piv.columns]
+    d = piv.reset_index()
+    undisc = e.groupby("category")["undiscounted_usd"].sum()
+    d["undiscounted total"] = [undisc.get(cat, undisc.sum()) if cat != "total" else undisc.sum() for cat in d["category"]]
+    money = {col: (lambda v: _money(v, cur)) for col in d.columns if col != "category"}
+    out = [f"<h3>{'Expected d' if len(probs) > 1 else 'D'}iscounted cost by category and period</h3>",
+           _table(d, fmt=money, left=("category",))]
+    if len(probs) > 1:
+        by = c.groupby("scenario")["discounted_usd"].sum()
+        sc = pd.DataFrame({"scenario": list(probs), "probability": [probs[w] for w in probs],
+                           "discounted cost": [by.get(w, 0.0) for w in probs]})
+        out.append("<h3>Discounted cost by scenario</h3>" + _table(sc, fmt={"discounted cost": lambda v: _money(v, cur),
+                                                                           "probability": lambda v: f"{v:.2f}"},
+                                                                  left=("scenario",)))
+    return "".join(out)
+
+
+def _policy(t: dict, inst: Instance, probs: dict[str, float]) -> str:
+    """Each rule per scope (and scenario) as a row, periods as columns."""
+    pol = t["policy"]
+    if len(pol) == 0:
+        return '<p class="note">No policy rules bind this plan (no subsidies, share targets or export caps).</p>'
+    periods = periods_of(inst)
+    cur = inst.horizon.currency
+    multi = len(probs) > 1
+
+    def nan(v) -> bool:
+        return v is None or (isinstance(v, float) and np.isnan(v))
+
+    def met(v) -> bool:
+        return str(v).lower() == "true"
+
+    def cell(kind: str, r) -> str:
+        if kind == "energy_subsidy":
+            if not met(r.met):
+                return "no compute there" if nan(r.value) else f"not received (domestic {100 * float(r.value):.0f} %)"
+            return f"{_money(float(r.usd_per_year), cur)}/yr (domestic {100 * float(r.value):.0f} %)"
+        if kind == "share_target":
+            v = "no compute" if nan(r.value) else f"{100 * float(r.value):.1f} %"
+            return f"{v} vs ≥ {100 * float(r.limit):.0f} %" + ("" if met(r.met) else " MISSED")
+        if kind == "export_cap":
+            v, lim = float(r.value), float(r.limit)
+            return f"{_num(v)} of {_num(lim)}" + (" (binding)" if v >= lim - 1e-6 else "") + ("" if met(r.met) else " EXCEEDED")
+        return html.escape(f"{r.value} / {r.limit}")
+
+    titles = {"energy_subsidy": "Energy subsidies: bill saving per year where received (domestic share of the site's compute)",
+              "share_target": "Domestic-share targets: domestic share of installed compute vs the target",
+              "export_cap": "Export caps: units bought vs the cap"}
+    out = []
+    for kind, g in pol.groupby("kind", sort=False):
+        keys = ["policy", "scope"] + (["scenario"] if multi else [])
+        rows = []
+        for key, h in g.groupby(keys, sort=False):
+            key = key if isinstance(key, tuple) else (key,)
+            row = dict(zip(keys, key))
+            for r in h.itertuples():
+                row[str(r.period)] = cell(kind, r)
+            rows.append(row)
+        d = pd.DataFrame(rows)
+        cols = keys + [p for p in periods if p in d.columns]
+        d = d.reindex(columns=cols)
+        out.append(f"<h3>{html.escape(titles.get(kind, kind))}</h3>")
+        out.append(_table(d.fillna("–"), left=tuple(cols),
+                          classes={p: (lambda v: "bad" if isinstance(v, str) and ("MISSED" in v or "EXCEEDED" in v) else
+                                       ("good" if isinstance(v, str) and "/yr" in v else None)) for p in periods}))
+    return "".join(out)
+
+
+def _idle(t: dict, inst: Instance, probs: dict[str, float]) -> str:
+    if len(t["compute_use"]) == 0:
+        return ""
+    periods = periods_of(inst)
+    cu = plots.compute_split(t, inst)
+    e = expected(cu, ["period"], ["installed", "idle"], probs).set_index("period").reindex(periods).fillna(0.0)
+    row = {"": "idle share of installed compute"}
+    for p in periods:
+        row[p] = "–" if e.loc[p, "installed"] <= 0 else f"{100 * e.loc[p, 'idle'] / e.loc[p, 'installed']:.1f} %"
+    return _table(pd.DataFrame([row]), left=("",) + tuple(periods))
+
+
+# --------------------------------------------------------------------------- assembly
+
+def report_html(src: Source, inst: Instance | None = None, *, summary: dict | None = None, title: str | None = None,
+                figures: bool = True) -> str:
+    """The report as one HTML string (see :func:`write_report`)."""
+    if summary is None:
+        if isinstance(src, (str, Path)):
+            summary = load_summary(src)
+        elif hasattr(src, "summary") and callable(src.summary):
+            summary = src.summary()
+        else:
+            summary = {}
+    tables, inst = resolve(src, inst)
+    probs = probabilities(tables, inst)
+    has = len(tables["costs"]) > 0 or len(tables["fleet"]) > 0 or summary.get("status") in ("optimal", "feasible")
+    name = html.escape(title or f"dcplan report — {inst.name}")
+    figs = plots.all_figures(tables, inst) if (figures and has) else {}
+    try:
+        sections = [
+            ("headline", "Headline", _headline(summary, inst, probs) + _figure(figs, "map")),
+        ]
+        if has:
+            sections += [
+                ("builds", "Sites built or converted", _builds(tables, inst) + _figure(figs, "capacity")),
+                ("fleet", "Fleet", _fleet(tables, inst, probs) + _figure(figs, "system_mix") + _figure(figs, "system_mix_by_scenario")),
+                ("placement", "Training placement", _placement(tables, inst, probs)),
+                ("routing", "Inference routing", _routing(tables, inst, probs)),
+                ("power", "Power and idle compute", _power(tables, inst, probs) + _figure(figs, "power") + _idle(tables, inst, probs)
+                 + _figure(figs, "idle")),
+                ("costs", "Costs", _costs(tables, inst, probs) + _figure(figs, "costs")),
+                ("policy", "Policy", _policy(tables, inst, probs)),
+            ]
+        else:
+            sections.append(("none", "No plan", '<p class="note">The solve found no plan; the messages above say why.</p>'))
+    finally:
+        figs.clear()
+    from .. import __version__
+
+    desc = f'<p class="lead">{html.escape(inst.description)}</p>' if inst.description else ""
+    nav = "<nav>" + "".join(f'<a href="#{sid}">{html.escape(h)}</a>' for sid, h, _ in sections) + "</nav>"
+    body = "".join(f'<section id="{sid}"><h2>{html.escape(h)}</h2>{content}</section>' for sid, h, content in sections)
+    periods = ", ".join(periods_of(inst))
+    units = ('<p class="note">Money is discounted to the start of the horizon; '
+             f'periods {html.escape(periods)}; currency {html.escape(inst.horizon.currency)}. '
+             "Training PFLOPS are effective (nominal × family efficiency) unless marked nominal.</p>")
+    return (f'<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8">'
+            f'<meta name="viewport" content="width=device-width, initial-scale=1">'
+            f"<title>{name}</title><style>{_CSS}</style></head><body><main>"
+            f"<h1>{name}</h1>{desc}{units}{nav}{body}"
+            f"<footer>Written by dcplan {html.escape(__version__)}. Self-contained: no scripts, no external links.</footer>"
+            "</main></body></html>\n")
+
+
+def write_report(src: Source, inst: Instance | None = None, path: str | Path = "report.html", *,
+                 summary: dict | None = None, title: str | None = None) -> Path:
+    """Write the report of a Plan, a dict of tables or a result folder as one self-contained HTML file.
+
+    ``inst`` is needed unless ``src`` is a Plan. ``summary`` (status, objective, gap, messages)
+    comes from the Plan or the folder's ``summary.json`` unless given.
+    """
+    text = report_html(src, inst, summary=summary, title=title)
+    out = Path(path)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    tmp = out.with_name(f".{out.name}.tmp")
+    tmp.write_text(text, encoding="utf-8")
+    tmp.replace(out)
+    return out

@@ -22,6 +22,12 @@ training PFLOPS (``train_use``); :math:`y^I_{skpw}\ge0` inference PFLOPS (``infe
 
     a_{jsfw} \le \mathrm{online}_{s,p_0(j)},\quad r_{gspw} \le D_{gpw}\,\mathrm{online}_{sp}   \quad\text{(assign\_needs\_online, route\_needs\_online)}
 
+A redundant cover row per period and scenario (``inference_cover``) tightens the LP bound
+like :math:`\sum_i s_i y_i \ge \sum_j d_j` in capacitated facility location: must-serve
+demand needs IT capacity at the sites that can reach it,
+:math:`\sum_{s\in R} \bar\rho_{spw}\,\mathrm{cap}_{sp} \ge \sum_{g\text{ must-serve}} D_{gpw}`,
+with :math:`\bar\rho` the best inference PFLOPS per MW of the systems that can be at the site.
+
 The left side of ``unit_time_share`` is the number of busy units
 :math:`u_{skpw}`; the power module charges busy units full power and the rest their
 idle share. Costs: route cost and unserved penalty per PFLOPS-year; the placement cost
@@ -129,6 +135,27 @@ def add(m: pyo.ConcreteModel, ctx: Context) -> None:
     m.route_needs_online = pyo.Constraint(
         [r for r in prep.ROUTE if not ctx.always_online(r[1])],
         rule=lambda _m, g, s, p, w: m.route[g, s, p, w] <= prep.scenario(w).demand[g, p] * ctx.is_online[s, p],
+    )
+
+    # valid redundant cover rows (tighten the LP bound like sum_i s_i y_i >= sum_j d_j in
+    # capacitated facility location): must-serve inference needs enough IT capacity at the
+    # sites that can reach it, at the best inference PFLOPS per MW available there
+    must = {g.id for g in inst.regions if g.must_serve}
+    density = defaultdict(float)  # (s, p, w) -> max inference PFLOPS per MW of IT capacity
+    for (s, k, p, w) in prep.FLEET:
+        sk = systems[k]
+        density[s, p, w] = max(density[s, p, w], sk.inference_pflops_per_unit * 1000.0 / sk.it_kw_per_unit)
+    cover = {}
+    for (g, p, w), sites_g in routes_of.items():
+        if g in must:
+            key = (p, w)
+            need, reach = cover.get(key, (0.0, set()))
+            cover[key] = (need + prep.scenario(w).demand[g, p], reach | set(sites_g))
+    cover = {key: (need, sorted(reach)) for key, (need, reach) in cover.items()
+             if any(not ctx.always_online(s) for s in reach)}
+    m.inference_cover = pyo.Constraint(
+        list(cover),
+        rule=lambda _m, p, w: sum(density[s, p, w] * ctx.capacity_mw[s, p] for s in cover[p, w][1]) >= cover[p, w][0],
     )
 
     for (g, s, p, w) in prep.ROUTE:

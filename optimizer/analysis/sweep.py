@@ -21,14 +21,13 @@ the measured numbers are in ``docs/whatif.md``.
 
 from __future__ import annotations
 
+import contextlib
 import itertools
 import json
 import logging
 import math
 import os
 import re
-import shutil
-import tempfile
 import time
 from collections.abc import Iterable, Iterator
 from concurrent.futures import ProcessPoolExecutor, as_completed
@@ -45,7 +44,7 @@ from ..instance.errors import InstanceError, Problem
 from ..instance.load import load_instance
 from ..instance.overrides import apply_overrides, parse_assignment
 from ..instance.schema import Instance
-from ..results.write import OutputExistsError, write_plan
+from ..results.write import OutputExistsError, atomic_folder, write_plan
 
 if TYPE_CHECKING:
     from ..model.context import Risk
@@ -346,14 +345,11 @@ def sweep(
     stream = {"serial": lambda: _serial(tasks), "process": lambda: _processes(tasks, workers),
               "dask": lambda: _dask(tasks, workers, scheduler)}[executor_used]
 
-    tmp = None
-    if out_path is not None:
-        out_path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = Path(tempfile.mkdtemp(prefix=f".{out_path.name}.", dir=out_path.parent))
     t0 = time.perf_counter()
     plans: dict[str, Plan] = {}
     errors: dict[str, str] = {}
-    try:
+    folder = atomic_folder(out_path, force=True) if out_path is not None else contextlib.nullcontext(None)
+    with folder as tmp:
         with _progress(progress, len(tasks)) as advance:
             for rid, plan, err in stream():
                 if plan is not None:
@@ -374,24 +370,7 @@ def sweep(
                     "seconds": round(seconds, 3),
                     "options": {k: (str(v) if k in ("decisions", "risk") and v is not None else v) for k, v in solve_kw.items()}}
             (tmp / "sweep.json").write_text(json.dumps(meta, indent=2, default=str) + "\n")
-            _replace(tmp, out_path)
-    except BaseException:
-        if tmp is not None:
-            shutil.rmtree(tmp, ignore_errors=True)
-        raise
     return SweepResult(table, plans, dict(zip(ids, combos)), out_path, seconds, errors)
-
-
-def _replace(tmp: Path, out: Path) -> None:
-    if out.exists():
-        old = out.with_name(f".{out.name}.old")
-        if old.exists():
-            shutil.rmtree(old)
-        os.replace(out, old)
-        os.replace(tmp, out)
-        shutil.rmtree(old)
-    else:
-        os.replace(tmp, out)
 
 
 class _progress:

@@ -15,6 +15,8 @@ import json
 import os
 import shutil
 import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -40,11 +42,7 @@ def write_plan(plan: "Plan", out_dir: str | Path, force: bool = False, fmt: str 
     if fmt == "xlsx":
         _require("openpyxl", "xlsx")
     out = Path(out_dir)
-    if out.exists() and not force:
-        raise OutputExistsError(f"{out} already exists; use --force (force=True) to replace it")
-    out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.", dir=out.parent))
-    try:
+    with atomic_folder(out, force) as tmp:
         summary = plan.summary()
         if fmt == "csv":
             for name, df in plan.tables.items():
@@ -55,6 +53,23 @@ def write_plan(plan: "Plan", out_dir: str | Path, force: bool = False, fmt: str 
         else:
             _write_workbook(plan.tables, summary, tmp / WORKBOOK)
         (tmp / "summary.json").write_text(json.dumps(summary, indent=2, default=str) + "\n")
+    return out
+
+
+@contextmanager
+def atomic_folder(out: Path, force: bool = False) -> Iterator[Path]:
+    """Yield a temporary folder beside ``out``; on success it replaces ``out`` in one rename.
+
+    On any error (or Ctrl-C) the temporary folder is removed and ``out`` is left as it was.
+    An existing ``out`` is replaced only with ``force``.
+    """
+    out = Path(out)
+    if out.exists() and not force:
+        raise OutputExistsError(f"{out} already exists; use --force (force=True) to replace it")
+    out.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.", dir=out.parent))
+    try:
+        yield tmp
         if out.exists():
             old = out.with_name(f".{out.name}.old")
             if old.exists():
@@ -67,7 +82,6 @@ def write_plan(plan: "Plan", out_dir: str | Path, force: bool = False, fmt: str 
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
-    return out
 
 
 def _require(module: str, fmt: str) -> None:

@@ -49,7 +49,7 @@ class DemandPath:
     probability: float
 
     @staticmethod
-    def parse_list(text: str) -> list["DemandPath"]:
+    def parse_list(text: str) -> list[DemandPath]:
         """``low=0.2:0.3,base=1:0.5,high=3:0.2`` -> paths (NAME=FACTOR:PROBABILITY)."""
         out = []
         for item in (t.strip() for t in text.split(",")):
@@ -182,7 +182,8 @@ def scenario_product(base: Instance, demand: list[DemandPath] | None = None, reg
     for d in paths:
         for r in regs:
             sid = "-".join(x.id for x in (d, r) if x is not None)
-            spec: dict[str, Any] = {"id": sid, "probability": (d.probability if d else 1.0) * (r.probability if r else 1.0)}
+            prob = round((d.probability if d else 1.0) * (r.probability if r else 1.0), 12)  # 0.14, not 0.13999999999999999
+            spec: dict[str, Any] = {"id": sid, "probability": prob}
             text = []
             if d is not None:
                 spec.update(_demand_fields(base, {g.id: 1.0 for g in base.regions}, d.factor, growth))

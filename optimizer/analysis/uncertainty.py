@@ -33,9 +33,6 @@ from __future__ import annotations
 import json
 import logging
 import math
-import os
-import shutil
-import tempfile
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -49,6 +46,7 @@ from ..instance.schema import Instance, Scenario
 from ..model.context import Risk
 from ..plan import Plan, solve
 from ..results.verify import verify_plan
+from ..results.write import atomic_folder
 from ..solve import FEASIBLE, INFEASIBLE
 
 log = logging.getLogger(__name__)
@@ -275,6 +273,7 @@ class UncertaintyReport:
     messages: list[str] = field(default_factory=list)
     max_mip_gap: float = 0.0
     solves: int = 0
+    verified: int = 0  # plans re-checked by the independent verifier (each solve with a plan)
     seconds: float = 0.0
 
     # ------------------------------------------------------------------ tables
@@ -299,6 +298,20 @@ class UncertaintyReport:
             ("EVPI", "expected value of perfect information = RP - WS", self.evpi,
              "the most a perfect demand forecast would be worth before building"),
         ]
+        risky = self.plans.get(RISK_AVERSE)
+        stoch = self.plans.get(STOCHASTIC)
+        if self.risk is not None and risky is not None and risky.feasible and stoch is not None and self.rp is not None:
+            a = self.risk.alpha
+
+            def tail(ev: PlanEvaluation) -> float:
+                return cvar(ev.outcomes["cost_usd"].tolist(), ev.outcomes["probability"].tolist(), a)
+
+            rows += [
+                ("PRA", "price of risk aversion = E[risk-averse] - RP", risky.expected_cost - self.rp,
+                 f"expected cost the risk-averse plan (cvar:{a:g}:{self.risk.weight:g}) adds to the stochastic plan"),
+                ("CVR", f"CVaR_{a:g} reduction = CVaR(RP) - CVaR(risk-averse)", tail(stoch) - tail(risky),
+                 f"how much it lowers the mean cost of the worst {100 * (1 - a):.0f} % of outcomes"),
+            ]
         return pd.DataFrame(rows, columns=["quantity", "name", "value_usd", "meaning"])
 
     def plans_table(self) -> pd.DataFrame:
@@ -359,7 +372,7 @@ class UncertaintyReport:
             "risk": None if self.risk is None else {"measure": "cvar", "alpha": self.risk.alpha, "weight": self.risk.weight},
             "scenario_optimum": self.scenario_optimum,
             "expected_value_plan_infeasible_in": self.plans[EXPECTED_VALUE].infeasible_in if EXPECTED_VALUE in self.plans else [],
-            "max_mip_gap": self.max_mip_gap, "solves": self.solves, "seconds": round(self.seconds, 3),
+            "max_mip_gap": self.max_mip_gap, "solves": self.solves, "verified": self.verified, "seconds": round(self.seconds, 3),
             "messages": self.messages,
         }
 
@@ -368,15 +381,16 @@ class UncertaintyReport:
         cur = self.currency
         lines = [f"Planning under uncertainty — {self.instance} ({len(self.scenarios)} scenarios: "
                  + ", ".join(f"{w} {p:.3g}" for w, p in self.scenarios) + ")",
-                 f"status: {self.status}; {self.solves} solves in {self.seconds:.1f} s; largest MIP gap {100 * self.max_mip_gap:.3f} %"]
+                 (f"status: {self.status}; {self.solves} solves in {self.seconds:.1f} s, {self.verified} plans re-checked by the verifier; "
+                  f"largest MIP gap {100 * self.max_mip_gap:.3f} %")]
         for m in self.messages:
             lines.append(f"  ! {m}")
         if self.rp is None:
             return "\n".join(lines)
-        lines += ["", f"  {'':<5} {'quantity':<46} {'value':>14}  meaning"]
+        lines += ["", f"  {'':<5} {'quantity':<50} {'value':>14}  meaning"]
         for r in self.summary().itertuples():
             val = "n/a" if r.value_usd is None or (isinstance(r.value_usd, float) and math.isnan(r.value_usd)) else _money(r.value_usd, cur)
-            lines.append(f"  {r.quantity:<5} {r.name:<46} {val:>14}  {r.meaning}")
+            lines.append(f"  {r.quantity:<5} {r.name:<50} {val:>14}  {r.meaning}")
         if self.vss is not None and self.rp:
             lines.append(f"  VSS is {100 * self.vss / self.rp:.2f} % of RP; EVPI is {100 * (self.evpi or 0) / self.rp:.2f} % of RP.")
         lines += ["", "Plans (builds fixed, everything else re-planned in each scenario; expectations over scenarios):"]
@@ -415,13 +429,10 @@ class UncertaintyReport:
 
     def write(self, out_dir: str | Path, force: bool = False) -> Path:
         """Write summary, plans, outcomes, regret and builds as CSV plus ``report.json`` and
-        ``report.txt``, atomically (a temporary folder renamed into place)."""
+        ``report.txt``, atomically; an existing folder is replaced only with ``force``
+        (otherwise :class:`~optimizer.results.write.OutputExistsError`)."""
         out = Path(out_dir)
-        if out.exists() and not force:
-            raise FileExistsError(f"{out} already exists; use --force (force=True) to replace it")
-        out.parent.mkdir(parents=True, exist_ok=True)
-        tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.", dir=out.parent))
-        try:
+        with atomic_folder(out, force) as tmp:
             self.summary().to_csv(tmp / "summary.csv", index=False)
             self.plans_table().to_csv(tmp / "plans.csv", index=False)
             self.outcomes_table().to_csv(tmp / "outcomes.csv", index=False)
@@ -429,18 +440,6 @@ class UncertaintyReport:
             self.builds_table().to_csv(tmp / "builds.csv", index=False)
             (tmp / "report.json").write_text(json.dumps(self.to_dict(), indent=2, default=str) + "\n")
             (tmp / "report.txt").write_text(self.text() + "\n")
-            if out.exists():
-                old = out.with_name(f".{out.name}.old")
-                if old.exists():
-                    shutil.rmtree(old)
-                os.replace(out, old)
-                os.replace(tmp, out)
-                shutil.rmtree(old)
-            else:
-                os.replace(tmp, out)
-        except BaseException:
-            shutil.rmtree(tmp, ignore_errors=True)
-            raise
         return out
 
 
@@ -462,6 +461,7 @@ class _Runner:
         self.kw = {"time_limit": time_limit, "mip_gap": mip_gap, "threads": threads, "diagnose_time_limit": 10.0}
         self.verify = verify
         self.solves = 0
+        self.verified = 0
         self.max_gap = 0.0
         self.messages: list[str] = []
 
@@ -474,6 +474,7 @@ class _Runner:
                 self.messages.append(f"{label}: stopped at a {100 * (plan.mip_gap or 0):.2f} % gap ({plan.solver_status})")
             if self.verify:
                 rep = verify_plan(inst, plan.tables, plan.expected_cost)
+                self.verified += 1
                 if not rep.ok:
                     self.messages.append(f"{label}: verifier found {len(rep.violations)} violation(s): " + "; ".join(rep.violations[:3]))
         elif plan.status != INFEASIBLE:
@@ -576,10 +577,13 @@ def value_of_information(
     if risk is not None and risk.weight > 0:
         rp_risk = run.solve(inst, f"risk-averse plan (cvar:{risk.alpha:g}:{risk.weight:g})", risk=risk)
         if rp_risk.has_solution:
-            rep.plans[RISK_AVERSE] = PlanEvaluation(
-                RISK_AVERSE, f"minimises (1 - {risk.weight:g}) expected cost + {risk.weight:g} CVaR_{risk.alpha:g}",
-                rp_risk.tables["builds"].reset_index(drop=True), scenario_outcomes(rp_risk).assign(status=rp_risk.status),
-                [], rp_risk.objective, rp_risk.mip_gap)
+            # re-plan each scenario at least cost with the builds fixed: with weight 1 the
+            # objective ignores scenarios outside the tail, whose recourse is then arbitrary
+            ev_r = _evaluate(run, inst, RISK_AVERSE,
+                             f"minimises (1 - {risk.weight:g}) expected cost + {risk.weight:g} CVaR_{risk.alpha:g}",
+                             rp_risk.tables["builds"])
+            ev_r.objective, ev_r.mip_gap = rp_risk.objective, rp_risk.mip_gap
+            rep.plans[RISK_AVERSE] = ev_r
         else:
             rep.messages.append(f"the risk-averse plan has no solution ({rp_risk.status})")
 
@@ -603,6 +607,7 @@ def _done(rep: UncertaintyReport, run: _Runner, t0: float) -> UncertaintyReport:
     rep.messages = run.messages + rep.messages
     rep.max_mip_gap = run.max_gap
     rep.solves = run.solves
+    rep.verified = run.verified
     rep.seconds = time.perf_counter() - t0
     if rep.max_mip_gap > 0 and rep.rp is not None:
         rep.messages.append(f"each solve stops within a {100 * rep.max_mip_gap:.3g} % relative gap; VSS and EVPI "

@@ -11,6 +11,7 @@ The raw HiGHS model status is always reported alongside.
 from __future__ import annotations
 
 import logging
+import math
 import signal
 import threading
 import time
@@ -54,6 +55,7 @@ class SolveOutcome:
     seconds: dict[str, float] = field(default_factory=dict)
     messages: list[str] = field(default_factory=list)
     has_solution: bool = False
+    objective_scale: float = 1.0  # factor applied to the objective inside HiGHS (scale_objective)
 
 
 def solve_model(m: pyo.ConcreteModel, ctx: Context, options: SolveOptions) -> SolveOutcome:
@@ -68,6 +70,7 @@ def solve_model(m: pyo.ConcreteModel, ctx: Context, options: SolveOptions) -> So
         path = Path(options.write_model)
         path.parent.mkdir(parents=True, exist_ok=True)
         h.writeModel(str(path))
+    scale = scale_objective(h)
     solver_options = {"random_seed": int(options.seed), "mip_rel_gap": float(options.mip_gap)}
     no_updates = {k: False for k in opt.CONFIG.auto_updates}
     # HiGHS keeps one thread pool per process, sized by the first solve; a later solve asking
@@ -109,14 +112,52 @@ def solve_model(m: pyo.ConcreteModel, ctx: Context, options: SolveOptions) -> So
         objective = float(pyo.value(m.total_cost))
         is_mip = info.mip_node_count >= 0
         if is_mip:
-            best_bound = float(info.mip_dual_bound)  # includes the objective constant
+            best_bound = float(info.mip_dual_bound) / scale  # includes the objective constant
             gap = float(info.mip_gap)
         else:
             best_bound, gap = objective, 0.0
         if status == OPTIMAL and gap is not None and gap > 1:  # HiGHS reports inf gap at 0 objective
             gap = abs(objective - best_bound) / max(1.0, abs(objective))
     messages = ["interrupted (Ctrl-C): the best plan found so far is kept"] if interrupted else []
-    return SolveOutcome(status, raw, objective, best_bound, gap, seconds, messages, has_sol)
+    return SolveOutcome(status, raw, objective, best_bound, gap, seconds, messages, has_sol, scale)
+
+
+OBJECTIVE_TARGET_MAX = 1e4
+"""Largest objective coefficient HiGHS should see after scaling (see :func:`scale_objective`)."""
+
+
+def objective_scale(costs) -> float:
+    """The power of ten that brings the largest objective coefficient to at most
+    :data:`OBJECTIVE_TARGET_MAX` (1.0 when it already is).
+
+    Costs in USD reach 1e9-1e10 per variable (a 500 MW campus) while HiGHS's dual
+    feasibility tolerance is an absolute 1e-7: unscaled, the simplex spends most of its
+    iterations on numerical noise (synth-L root LP: over 140 s unscaled, 14 s scaled by
+    1e-6; ``benchmarks/README.md``).
+    """
+    import numpy as np
+
+    c = np.abs(np.asarray(costs, dtype=float))
+    top = float(c.max()) if c.size else 0.0
+    if top <= OBJECTIVE_TARGET_MAX:
+        return 1.0
+    return 10.0 ** -math.ceil(math.log10(top / OBJECTIVE_TARGET_MAX))
+
+
+def scale_objective(h: highspy.Highs) -> float:
+    """Scale the objective HiGHS holds by :func:`objective_scale` of its coefficients, in
+    place (the constant too); returns the factor. Values read back from HiGHS (objective,
+    dual bound, row duals) are divided by it; plan costs are evaluated on the Pyomo model
+    and are never scaled."""
+    import numpy as np
+
+    lp = h.getLp()
+    scale = objective_scale(lp.col_cost_)
+    if scale != 1.0:
+        n = lp.num_col_
+        h.changeColsCost(n, np.arange(n, dtype=np.int32), np.asarray(lp.col_cost_, dtype=float) * scale)
+        h.changeObjectiveOffset(float(lp.offset_) * scale)
+    return scale
 
 
 @contextmanager

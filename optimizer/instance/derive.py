@@ -133,6 +133,7 @@ class Prepared:
     online_choices: dict[tuple[str, str], list[BuildChoice]]  # (site, period) -> choices online
     hosts: dict[tuple[str, str], bool]  # site can have capacity in period
     max_it_mw: dict[str, float]
+    fixed_cost_share: dict[str, float]  # site -> max over options of fixed capex / full build-out capex
     max_units: dict[tuple[str, str], float]  # (site, system)
     existing_units: dict[tuple[str, str, str], float]  # (site, system, period)
     in_service_after: dict[tuple[str, str], list[str]]  # (system, period) -> purchase periods in service
@@ -184,7 +185,7 @@ def prepare(inst: Instance, decisions: Decisions | None = None) -> Prepared:
     r = inst.horizon.discount_rate
     capex_factor = {p: (1 + r) ** -t_start[p] for p in periods}
     opex_factor = {
-        p: (capex_factor[p] * (1 - (1 + r) ** -years[p]) / (1 - 1 / (1 + r)) if r > 0 else years[p])
+        p: (capex_factor[p] * math.expm1(-years[p] * math.log1p(r)) / math.expm1(-math.log1p(r)) if r > 0 else years[p])
         for p in periods
     }
     parents = {j.id: j.parent for j in inst.jurisdictions}
@@ -223,6 +224,13 @@ def prepare(inst: Instance, decisions: Decisions | None = None) -> Prepared:
         max_it[s.id] = (s.existing.it_mw if s.existing else 0.0) + max(
             [o.block_mw * math.floor(o.max_it_mw / o.block_mw + EPS) for o in s.build_options], default=0.0
         )
+    fixed_share = {}
+    for s in inst.sites:
+        shares = []
+        for o in s.build_options:
+            full = o.fixed_capex_usd + o.capex_usd_per_mw * o.block_mw * math.floor(o.max_it_mw / o.block_mw + EPS)
+            shares.append(o.fixed_capex_usd / full if full > 0 else 0.0)
+        fixed_share[s.id] = max(shares, default=0.0)
     online_choices: dict[tuple[str, str], list[BuildChoice]] = {}
     for s in inst.sites:
         for p in periods:
@@ -277,7 +285,7 @@ def prepare(inst: Instance, decisions: Decisions | None = None) -> Prepared:
         inst=inst, periods=periods, years=years, t_start=t_start, capex_factor=capex_factor,
         horizon_end=t, end_factor=(1 + r) ** -t,
         opex_factor=opex_factor, scenarios=scen, ancestors=ancestors, grid_mw=grid_mw, pools=pools,
-        choices=choices, online_choices=online_choices, hosts=hosts, max_it_mw=max_it,
+        choices=choices, online_choices=online_choices, hosts=hosts, max_it_mw=max_it, fixed_cost_share=fixed_share,
         max_units=max_units, existing_units=existing_units, in_service_after=in_service_after,
         domestic=domestic, latency_ms=latency, route_cost=route_cost,
     )

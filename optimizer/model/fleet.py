@@ -8,14 +8,12 @@ jurisdiction in :math:`p` under scenario :math:`w`, and supply is not zero.
 Variables: :math:`x_{skpw}\ge 0` units bought (``units_bought``; integer unless the system
 is divisible), bounded by :math:`\bar u_{sk}` = max IT MW of the site / unit kW (rounded
 down for indivisible systems). ``nameplate_limit`` exists where a purchase can be in
-service; ``bought_needs_online`` only at sites without running capacity.
+service; it also ties purchases to the build (no capacity, no units), in the LP too.
 
 .. math::
     N_{skpw} = U^0_{skp} + \sum_{q \le p:\; t_q + L_k > t_p} x_{skqw}         \quad\text{(units in service)}
 
     \sum_k \frac{P_k}{1000} N_{skpw} \le \mathrm{cap}_{sp}                   \quad\text{(nameplate\_limit)}
-
-    x_{skpw} \le \bar u_{sk}\,\mathrm{online}_{sp}                          \quad\text{(bought\_needs\_online)}
 
     \sum_s x_{skpw} \le S_{kp}                                              \quad\text{(supply\_limit)}
 
@@ -69,11 +67,6 @@ def add(m: pyo.ConcreteModel, ctx: Context) -> None:
         nameplate_idx,
         rule=lambda _m, s, p, w: sum(systems[k].it_kw_per_unit / 1000.0 * ctx.in_service[s, k, p, w] for k in by_spw[s, p, w])
         <= ctx.capacity_mw[s, p],
-    )
-
-    link_idx = [(s, k, p, w) for (s, k, p, w) in prep.BUY if not ctx.always_online(s)]
-    m.bought_needs_online = pyo.Constraint(
-        link_idx, rule=lambda _m, s, k, p, w: m.units_bought[s, k, p, w] <= prep.max_units[s, k] * ctx.is_online[s, p]
     )
 
     by_kpw = defaultdict(list)

@@ -22,6 +22,10 @@ training PFLOPS (``train_use``); :math:`y^I_{skpw}\ge0` inference PFLOPS (``infe
 
     a_{jsfw} \le \mathrm{online}_{s,p_0(j)},\quad r_{gspw} \le D_{gpw}\,\mathrm{online}_{sp}   \quad\text{(assign\_needs\_online, route\_needs\_online)}
 
+The two link rows exist only at sites whose fixed build cost is at least 5 % of their
+build-out cost (:meth:`Context.links_pay`): they are redundant for integer plans and
+raise the LP bound by at most that fixed cost.
+
 A redundant cover row per period and scenario (``inference_cover``) tightens the LP bound
 like :math:`\sum_i s_i y_i \ge \sum_j d_j` in capacitated facility location: must-serve
 demand needs IT capacity at the sites that can reach it,
@@ -129,11 +133,11 @@ def add(m: pyo.ConcreteModel, ctx: Context) -> None:
 
     first_period = {(j, w.id): min(c, key=prep.periods.index) for w in prep.scenarios for j, c in w.job_compute.items()}
     m.assign_needs_online = pyo.Constraint(
-        [a for a in prep.ASSIGN if not ctx.always_online(a[1])],
+        [a for a in prep.ASSIGN if ctx.links_pay(a[1])],
         rule=lambda _m, j, s, f, w: m.assign[j, s, f, w] <= ctx.is_online[s, first_period[j, w]],
     )
     m.route_needs_online = pyo.Constraint(
-        [r for r in prep.ROUTE if not ctx.always_online(r[1])],
+        [r for r in prep.ROUTE if ctx.links_pay(r[1])],
         rule=lambda _m, g, s, p, w: m.route[g, s, p, w] <= prep.scenario(w).demand[g, p] * ctx.is_online[s, p],
     )
 

@@ -193,6 +193,8 @@ def _demand(m, ctx):
                 if d <= 0:
                     continue
                 sv = served[g.id, p, w.id]
+                if abs(d - sv) <= TOL * max(1.0, d):  # a shortfall within the solver's tolerance is none
+                    sv = d
                 rows.append([g.id, p, w.id, d, _r(sv), _r(max(0.0, d - sv))])
     return rows
 

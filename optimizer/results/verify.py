@@ -176,7 +176,8 @@ class _World:
         self.straight_line = inst.horizon.end_value == "straight_line"
         self.lump_factor = {p: (1.0 + r) ** -self.t_start[p] for p in self.periods}
         self.annual_factor = {
-            p: (self.lump_factor[p] * (1 - (1 + r) ** -self.years[p]) / (1 - 1 / (1 + r)) if r > 0 else self.years[p])
+            p: (self.lump_factor[p] * math.expm1(-self.years[p] * math.log1p(r)) / math.expm1(-math.log1p(r)) if r > 0
+               else self.years[p])  # expm1/log1p: exact also for a tiny rate
             for p in self.periods
         }
         parents = {j.id: j.parent for j in inst.jurisdictions}
@@ -822,7 +823,7 @@ class _Verifier:
                         continue
                     if not self.le(sv, d):
                         self.bad(f"{what}: served {_g(sv)} PFLOPS > demand {_g(d)}")
-                    unserved = max(0.0, d - sv)
+                    unserved = 0.0 if self.eq(d, sv) else max(0.0, d - sv)  # within tolerance: served
                     if g.must_serve and not self.le(d, sv):
                         self.bad(f"{what}: must be served, but {_g(unserved)} of {_g(d)} PFLOPS are unserved")
                     if not g.must_serve and g.unserved_penalty_usd_per_pflops_year:

@@ -45,6 +45,8 @@ import time
 from collections import defaultdict
 from pathlib import Path
 
+from optimizer.solve import scale_objective
+
 
 def _load(target: str):
     import optimizer
@@ -145,6 +147,8 @@ def solve_with_start(m, values: dict, *, time_limit, mip_gap, threads, seed, ver
     opt.set_instance(m)
     handover = time.perf_counter() - t0
     h = opt._solver_model
+    scale = scale_objective(h)  # as dcplan's solve stage does
+    highspy.Highs.resetGlobalScheduler(True)  # a thread pool sized by an earlier solve would refuse --threads
     col = [0.0] * h.getNumCol()
     for v_id, j in opt._pyomo_var_to_solver_var_map.items():
         x = values.get(v_id)
@@ -161,8 +165,9 @@ def solve_with_start(m, values: dict, *, time_limit, mip_gap, threads, seed, ver
     solve_s = time.perf_counter() - t0
     info = h.getInfo()
     has = info.primal_solution_status == 2
-    return {"status": h.modelStatusToString(h.getModelStatus()), "objective": info.objective_function_value if has else None,
-            "best_bound": info.mip_dual_bound, "mip_gap": info.mip_gap if has else None,
+    return {"status": h.modelStatusToString(h.getModelStatus()),
+            "objective": info.objective_function_value / scale if has else None,
+            "best_bound": info.mip_dual_bound / scale, "mip_gap": info.mip_gap if has else None,
             "seconds": {"handover": round(handover, 3), "solve": round(solve_s, 3)}}
 
 
@@ -175,6 +180,10 @@ def _solve_with_options(m, options: dict, *, time_limit, mip_gap, threads, seed,
     opt.set_instance(m)
     handover = time.perf_counter() - t0
     h = opt._solver_model
+    scale = scale_objective(h)  # as dcplan's solve stage does
+    import highspy
+
+    highspy.Highs.resetGlobalScheduler(True)
     t0 = time.perf_counter()
     opt.solve(m, time_limit=time_limit, threads=threads,
               solver_options={"random_seed": seed, "mip_rel_gap": mip_gap, **options},
@@ -183,8 +192,9 @@ def _solve_with_options(m, options: dict, *, time_limit, mip_gap, threads, seed,
     solve_s = time.perf_counter() - t0
     info = h.getInfo()
     has = info.primal_solution_status == 2
-    return {"status": h.modelStatusToString(h.getModelStatus()), "objective": info.objective_function_value if has else None,
-            "best_bound": info.mip_dual_bound, "mip_gap": info.mip_gap if has else None,
+    return {"status": h.modelStatusToString(h.getModelStatus()),
+            "objective": info.objective_function_value / scale if has else None,
+            "best_bound": info.mip_dual_bound / scale, "mip_gap": info.mip_gap if has else None,
             "simplex_iterations": info.simplex_iteration_count,
             "seconds": {"handover": round(handover, 3), "solve": round(solve_s, 3)}}
 

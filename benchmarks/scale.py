@@ -15,7 +15,9 @@ read from the operating system (``os.wait4`` → ``ru_maxrss`` of that child):
    (writing the MPS file happens between hand-over and solve and is not counted);
 2. **raw HiGHS** on the MPS file dcplan wrote for the same model:
    ``highspy.Highs(); readModel(MODEL.mps); run()`` with the same options (time limit,
-   relative gap, random seed, threads); time = read + run.
+   relative gap, random seed, threads) and the same objective scaling dcplan applies inside
+   HiGHS (``optimizer.solve.scale_objective``; the MPS file holds the unscaled model);
+   time = read + scale + run; objective and bound are reported unscaled.
 
 Overhead ratio = dcplan end-to-end ÷ raw HiGHS. Synthetic instances are solved to a 1 %
 gap, the OR-Library ones to optimality (relative gap 1e-9, as ``benchmarks.orlib run``), each
@@ -64,6 +66,9 @@ def child_raw(mps: str, time_limit: float | None, mip_gap: float, threads: int |
     h.setOptionValue("output_flag", False)
     t0 = time.perf_counter()
     h.readModel(mps)
+    from optimizer.solve import scale_objective
+
+    scale = scale_objective(h)
     read_s = time.perf_counter() - t0
     if time_limit is not None:
         h.setOptionValue("time_limit", float(time_limit))
@@ -78,8 +83,9 @@ def child_raw(mps: str, time_limit: float | None, mip_gap: float, threads: int |
     lp = h.getLp()
     n_int = sum(1 for t in (lp.integrality_ or []) if t != highspy.HighsVarType.kContinuous)
     has_sol = info.primal_solution_status == 2
-    return {"status": h.modelStatusToString(h.getModelStatus()), "objective": info.objective_function_value if has_sol else None,
-            "best_bound": info.mip_dual_bound, "gap": info.mip_gap if has_sol else None, "read_s": read_s, "run_s": run_s,
+    return {"status": h.modelStatusToString(h.getModelStatus()),
+            "objective": info.objective_function_value / scale if has_sol else None,
+            "best_bound": info.mip_dual_bound / scale, "gap": info.mip_gap if has_sol else None, "read_s": read_s, "run_s": run_s,
             "columns": h.getNumCol(), "rows": h.getNumRow(), "nonzeros": h.getNumNz(), "integer_columns": n_int}
 
 

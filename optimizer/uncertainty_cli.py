@@ -6,6 +6,10 @@ Exit codes as ``dcplan solve``: 0 analysis done (also when the mean-scenario pla
 infeasible in some scenario — that is a finding, printed), 2 invalid input, 3 the stochastic
 instance is infeasible, 4 no plan within the limits, 5 the output exists (use --force).
 
+``dcplan hedge FILE [--mip-gap REL] [--time-limit S] [--out DIR]`` finds the stochastic plan by
+progressive hedging (one model per scenario; :mod:`optimizer.analysis.hedging`) for instances
+whose extensive form is too large; exit codes as ``dcplan solve``.
+
 ``dcplan scenarios BASE.yaml --demand low=0.2:0.3,base=1:0.5,high=3:0.2 [--regimes R.yaml]
 [--sample N --seed S] OUT.yaml`` writes BASE with generated scenarios
 (:mod:`optimizer.analysis.scenarios`).
@@ -39,6 +43,26 @@ def register(sub) -> None:
     u.add_argument("--no-verify", dest="verify", action="store_false", help="skip re-checking every plan with the verifier")
     add_override_options(u)
     u.set_defaults(handler=_uncertainty)
+
+    h = sub.add_parser("hedge", help="stochastic plan by progressive hedging (scenario decomposition)",
+                       description="Solve one model per scenario and drive their site builds to agreement "
+                       "(progressive hedging). Prints the agreed builds, expected cost, a lower bound and the gap, and "
+                       "each scenario's cost, idle capacity and unserved demand. For instances whose extensive form "
+                       "(dcplan solve) is too large.")
+    h.add_argument("file", help="instance file with scenarios (.yaml, .yml or .json)")
+    h.add_argument("--mip-gap", type=float, default=0.01, metavar="REL", help="target gap between the bounds (default 0.01)")
+    h.add_argument("--sub-mip-gap", type=float, metavar="REL", help="gap of each scenario solve (default: half of --mip-gap)")
+    h.add_argument("--time-limit", type=float, metavar="SECONDS", help="limit for the whole run")
+    h.add_argument("--max-iterations", type=int, default=50, metavar="N", help="progressive-hedging iterations (default 50)")
+    h.add_argument("--rho", type=float, default=0.3, metavar="F", help="penalty factor, share of each build's cost (default 0.3)")
+    h.add_argument("--bound-every", type=int, default=5, metavar="K",
+                   help="Lagrangian lower bound every K iterations (one extra solve per scenario; 0: only the first)")
+    h.add_argument("--threads", type=int, metavar="N", help="solver threads")
+    h.add_argument("--no-verify", dest="verify", action="store_false", help="skip re-checking the final plans")
+    h.add_argument("--out", metavar="DIR", help="write summary.json, iterations.csv, builds.csv, outcomes.csv into DIR")
+    h.add_argument("--force", action="store_true", help="replace --out DIR if it exists")
+    add_override_options(h)
+    h.set_defaults(handler=_hedge)
 
     s = sub.add_parser("scenarios", help="generate scenarios: demand paths x policy regimes, or Monte-Carlo samples",
                        description="Write BASE with a new scenario set: the product of demand paths and policy regimes "
@@ -87,6 +111,35 @@ def _uncertainty(args: argparse.Namespace) -> int:
     if rep.rp is not None:
         return EXIT_OK
     return EXIT_INFEASIBLE if rep.status == INFEASIBLE else EXIT_NO_SOLUTION
+
+
+def _hedge(args: argparse.Namespace) -> int:
+    from .analysis.hedging import HedgingOptions, progressive_hedging
+    from .solve import FEASIBLE, INFEASIBLE, OPTIMAL
+
+    if args.out and Path(args.out).exists() and not args.force:
+        print(f"{args.out} already exists; use --force to replace it", file=sys.stderr)
+        return EXIT_OUTPUT
+    try:
+        opts = HedgingOptions(mip_gap=args.mip_gap, sub_mip_gap=args.sub_mip_gap, time_limit=args.time_limit,
+                              max_iterations=args.max_iterations, rho_factor=args.rho, bound_every=args.bound_every,
+                              threads=args.threads, verify=args.verify)
+    except ValueError as exc:
+        print(f"invalid option: {exc}", file=sys.stderr)
+        return EXIT_INPUT
+    inst = load_with_overrides(args)
+    res = progressive_hedging(inst, opts)
+    print(res.text())
+    if args.out and res.best is not None:
+        try:
+            path = res.write(args.out, force=args.force)
+        except FileExistsError as exc:
+            print(str(exc), file=sys.stderr)
+            return EXIT_OUTPUT
+        print(f"\nwrote summary, iterations, builds and outcomes to {path}")
+    if res.status in (OPTIMAL, FEASIBLE):
+        return EXIT_OK
+    return EXIT_INFEASIBLE if res.status == INFEASIBLE else EXIT_NO_SOLUTION
 
 
 def _scenarios(args: argparse.Namespace) -> int:

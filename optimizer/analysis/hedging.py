@@ -55,7 +55,7 @@ from ..instance.derive import prepare
 from ..instance.schema import Instance
 from ..model import build_model
 from ..results.write import atomic_folder
-from ..solve import FEASIBLE, INFEASIBLE, NO_SOLUTION, OPTIMAL
+from ..solve import FEASIBLE, INFEASIBLE, NO_SOLUTION, OPTIMAL, objective_scale
 from .uncertainty import PlanEvaluation, _evaluate, _money, _Runner, _scenario_probs, expected_outcomes, single_scenario
 
 INF = highspy.kHighsInf
@@ -194,8 +194,16 @@ class _Scenario:
         self.ub0 = np.array(lp.col_upper_, dtype=float)
         self.n_base = lp.num_col_
         self.solution: np.ndarray | None = None
+        self.scale = 1.0
         self.q_col = np.zeros(0, dtype=np.int32)
         self.rows: list[tuple[int, int, float]] = []  # (row, key index, t)
+
+    def set_scale(self, scale: float) -> None:
+        """Objective in HiGHS multiplied by ``scale`` (common to all scenarios, so prices
+        W compare across them); results are divided back in :meth:`run`."""
+        self.scale = scale
+        self.cost0 = self.cost0 * scale
+        self.h.changeObjectiveOffset(self.offset * scale)
 
     def add_prox_rows(self, max_blocks: np.ndarray) -> None:
         """One q column per block variable and its tangent rows q - 2t n >= -2t nbar - t^2."""
@@ -259,8 +267,9 @@ class _Scenario:
         bound = float(info.mip_dual_bound) if info.mip_node_count >= 0 else (float(info.objective_function_value) if has else None)
         if status == highspy.HighsModelStatus.kOptimal and has and (bound is None or not math.isfinite(bound)):
             bound = float(info.objective_function_value)
-        return {"has": has, "x": x, "objective": float(info.objective_function_value) if has else None,
-                "bound": bound if bound is not None and math.isfinite(bound) else None, "infeasible": infeasible,
+        sc = self.scale
+        return {"has": has, "x": x, "objective": float(info.objective_function_value) / sc if has else None,
+                "bound": bound / sc if bound is not None and math.isfinite(bound) else None, "infeasible": infeasible,
                 "status": h.modelStatusToString(status)}
 
 
@@ -309,7 +318,9 @@ def progressive_hedging(inst: Instance, options: HedgingOptions | None = None, *
 
     t0 = time.perf_counter()
     scen = [_Scenario(inst, w, p, keys, opts.threads, opts.seed) for w, p in probs.items()]
+    common = min(objective_scale(s.cost0) for s in scen)
     for s in scen:
+        s.set_scale(common)
         s.add_prox_rows(max_blocks)
     seconds = {"build": time.perf_counter() - t0}
     if any(s.impossible for s in scen):

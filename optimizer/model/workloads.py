@@ -30,7 +30,10 @@ A redundant cover row per period and scenario (``inference_cover``) tightens the
 like :math:`\sum_i s_i y_i \ge \sum_j d_j` in capacitated facility location: must-serve
 demand needs IT capacity at the sites that can reach it,
 :math:`\sum_{s\in R} \bar\rho_{spw}\,\mathrm{cap}_{sp} \ge \sum_{g\text{ must-serve}} D_{gpw}`,
-with :math:`\bar\rho` the best inference PFLOPS per MW of the systems that can be at the site.
+with :math:`R` the sites some must-serve region can route to in :math:`(p,w)` and
+:math:`\bar\rho_{spw}` the best inference PFLOPS per MW of IT among the systems that can be in
+service at :math:`s` then; the row is created only where some site of :math:`R` has no
+existing capacity.
 
 The left side of ``unit_time_share`` is the number of busy units
 :math:`u_{skpw}`; the power module charges busy units full power and the rest their

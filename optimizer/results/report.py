@@ -33,6 +33,22 @@ def plan_text(plan: "Plan") -> str:
     scen = sorted(t["costs"]["scenario"].unique()) if len(t["costs"]) else []
     multi = len(inst.scenarios) > 1
 
+    if multi:
+        from ..analysis.uncertainty import cvar, scenario_outcomes
+
+        o = scenario_outcomes(plan)
+        lines.append("")
+        lines.append("Outcome per scenario (cost discounted; idle = built IT MW-years not doing work):")
+        for r in o.itertuples():
+            lines.append(f"  {r.scenario:<24} p {r.probability:.3f}  cost {_money(r.cost_usd, cur):>16}  "
+                         f"idle capacity {r.idle_capacity_pct:5.1f} %  idle units {r.idle_unit_pct:5.1f} %  "
+                         f"unserved {r.unserved_pct:5.2f} %  jobs unplaced {r.jobs_unplaced}")
+        if plan.risk is not None:
+            a = plan.risk.alpha
+            lines.append(f"  CVaR_{a:g} of cost (mean of the worst {100 * (1 - a):.0f} %): "
+                         f"{_money(cvar(o['cost_usd'].tolist(), o['probability'].tolist(), a), cur)}; "
+                         f"expected {_money(plan.expected_cost, cur)}")
+
     lines.append("")
     lines.append("Sites built or converted (first stage, all scenarios):")
     if len(t["builds"]) == 0:

@@ -1,0 +1,100 @@
+"""Progressive hedging (scenario decomposition) on the micro case of ``test_uncertainty``.
+
+A convertible site, build $1000 per MW in 1-MW blocks; each MW holds one free gpu serving
+10 PFLOPS; one region of 50 PFLOPS, unserved $150 per PFLOPS-year; scenario 'high' keeps the
+50 PFLOPS, 'low' scales it to 10, probability 0.5 each. Building B MW costs
+
+    high: 1000 B + 150 max(0, 50 - 10 B)        low: 1000 B + 150 max(0, 10 - 10 B)
+
+The extensive form's optimum (RP) is B = 1 at 4000; with must-serve demand B = 5 at 5000.
+The plans that progressive hedging returns are re-planned per scenario through
+:func:`optimizer.solve` and re-checked by the independent verifier.
+"""
+
+from __future__ import annotations
+
+import pytest
+from test_uncertainty import _case, _inst
+
+from optimizer.analysis.hedging import HedgingOptions, progressive_hedging
+from optimizer.cli import main
+
+
+def test_hedging_reaches_the_stochastic_plan():
+    """Iteration 0 solves each scenario alone: high builds 5 MW (5000), low 1 MW (1000), so
+    the first lower bound is WS = 0.5 * 5000 + 0.5 * 1000 = 3000. Their mean is 3 MW; built
+    alone it costs high 3000 + 150 * 20 = 6000, low 3000: expected 4500, the first upper bound.
+    The prices then move both scenarios to B = 1 (the RP plan): high 1000 + 150 * 40 = 7000,
+    low 1000, expected 4000, and the Lagrangian bound lies in [3000, 4000].
+    """
+    res = progressive_hedging(_inst(_case()), mip_gap=1e-6)
+    assert res.status in ("optimal", "feasible")
+    assert res.converged
+    assert res.upper_bound == pytest.approx(4000, abs=1e-6)
+    assert res.builds["it_mw"].tolist() == [1.0]
+    first = res.iterations.iloc[0]
+    assert first["lower_bound_usd"] == pytest.approx(3000, abs=1e-6)
+    assert first["candidate_cost_usd"] == pytest.approx(4500, abs=1e-6)
+    assert first["candidate"] == "rounded mean" and first["sites_disagreeing"] == 1
+    assert 3000 - 1e-6 <= res.lower_bound <= 4000 + 1e-6
+    assert res.gap == pytest.approx((4000 - res.lower_bound) / 4000)
+    o = res.best.outcomes.set_index("scenario")
+    assert o.loc["high", "cost_usd"] == pytest.approx(7000, abs=1e-6)
+    assert o.loc["low", "cost_usd"] == pytest.approx(1000, abs=1e-6)
+    assert o.loc["high", "unserved_pct"] == pytest.approx(80.0)
+    assert not res.best.infeasible_in
+    assert not any("verifier" in m for m in res.messages), res.messages
+
+
+def test_hedging_with_must_serve_demand_builds_for_the_high_scenario():
+    """Must-serve: every plan needs 5 MW for 'high' (50 PFLOPS). The mean (3 MW) is infeasible
+    there, so no upper bound exists until the scenarios agree on 5 MW: 5000 in both, RP 5000."""
+    res = progressive_hedging(_inst(_case(must_serve=True)), mip_gap=1e-6)
+    assert res.converged and res.status in ("optimal", "feasible")
+    assert res.upper_bound == pytest.approx(5000, abs=1e-6)
+    assert res.builds["it_mw"].tolist() == [5.0]
+    assert res.iterations.iloc[0]["candidate_cost_usd"] != res.iterations.iloc[0]["candidate_cost_usd"]  # NaN: infeasible
+    assert 3000 - 1e-6 <= res.lower_bound <= 5000 + 1e-6
+
+
+def test_hedging_iteration_limit_keeps_the_best_plan_found():
+    """With no iterations after the first, the only candidate is the rounded mean (3 MW, 4500):
+    an honest 'feasible' with the gap to WS, (4500 - 3000) / 4500."""
+    res = progressive_hedging(_inst(_case()), HedgingOptions(mip_gap=1e-6, max_iterations=0))
+    assert res.status == "feasible" and not res.converged
+    assert res.upper_bound == pytest.approx(4500, abs=1e-6)
+    assert res.lower_bound == pytest.approx(3000, abs=1e-6)
+    assert res.gap == pytest.approx(1500 / 4500)
+    assert any("iteration limit" in m for m in res.messages)
+
+
+def test_hedging_reports_a_scenario_without_any_plan():
+    """Demand 'high' must be served but the site holds at most 10 MW = 100 PFLOPS; scaled x3
+    (150 PFLOPS) it cannot be: infeasible, and the scenario is named."""
+    data = _case(must_serve=True, scenarios=[{"id": "high", "probability": 0.5, "demand_scale": 3.0},
+                                             {"id": "low", "probability": 0.5, "demand_scale": 0.2}])
+    res = progressive_hedging(_inst(data), mip_gap=1e-6)
+    assert res.status == "infeasible" and res.best is None
+    assert any("high" in m for m in res.messages), res.messages
+
+
+def test_hedging_options_are_checked():
+    with pytest.raises(ValueError):
+        HedgingOptions(mip_gap=0)
+    with pytest.raises(ValueError):
+        HedgingOptions(rho_factor=-1)
+
+
+def test_hedge_command(tmp_path, capsys):
+    """`dcplan hedge` prints the agreed builds and writes its tables; exit 0."""
+    import yaml
+
+    f = tmp_path / "case.yaml"
+    f.write_text(yaml.safe_dump(_case()))
+    out = tmp_path / "ph"
+    assert main(["hedge", str(f), "--mip-gap", "1e-6", "--out", str(out)]) == 0
+    text = capsys.readouterr().out
+    assert "progressive hedging" in text and "4.00 k USD" in text
+    assert {p.name for p in out.iterdir()} == {"summary.json", "iterations.csv", "builds.csv", "outcomes.csv", "report.txt"}
+    assert main(["hedge", str(f), "--out", str(out)]) == 5  # exists: not overwritten
+    assert main(["hedge", str(f), "--rho", "-1"]) == 2

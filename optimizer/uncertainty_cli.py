@@ -137,6 +137,8 @@ def _hedge(args: argparse.Namespace) -> int:
             print(str(exc), file=sys.stderr)
             return EXIT_OUTPUT
         print(f"\nwrote summary, iterations, builds and outcomes to {path}")
+    elif args.out:
+        print(f"\nnothing written to {args.out}: there is no plan")
     if res.status in (OPTIMAL, FEASIBLE):
         return EXIT_OK
     return EXIT_INFEASIBLE if res.status == INFEASIBLE else EXIT_NO_SOLUTION

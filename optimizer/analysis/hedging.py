@@ -14,7 +14,8 @@ model per scenario instead and drives their first-stage decisions — the site b
 - binaries :math:`b`: :math:`(b-\bar b)^2 = b(1-2\bar b) + \bar b^2` is linear;
 - block counts :math:`n` (general integers): the square is replaced by its tangents at
   integer distances :math:`t\in\{0,\pm1,\pm2,\pm4,\dots\}` from :math:`\bar n`
-  (:math:`q \ge 2t(n-\bar n) - t^2`, cost :math:`\tfrac{\rho}{2} q`), exact at those distances;
+  (:math:`q \ge 2t(n-\bar n) - t^2`, cost :math:`\tfrac{\rho}{2} q`): exact at the tangent
+  points, a convex under-estimate between them (a weaker penalty, never an invalid bound);
 - :math:`\rho` is cost-proportional (Watson & Woodruff): :math:`\rho_i = f\,|c_i| / \max(1,
   \text{spread}_i)`, with :math:`c_i` the variable's objective coefficient and the spread its
   range over the scenario solutions of iteration 0; ``rho_factor`` :math:`f` defaults to 0.3.
@@ -47,9 +48,7 @@ from typing import Any
 import highspy
 import numpy as np
 import pandas as pd
-import pyomo.environ as pyo
 from pyomo.contrib.solver.common.factory import SolverFactory
-from pyomo.repn import generate_standard_repn
 
 from ..instance.derive import prepare
 from ..instance.schema import Instance
@@ -72,8 +71,11 @@ class HedgingOptions:
     """Settings of :func:`progressive_hedging`.
 
     ``mip_gap`` is the target relative gap between the bounds; ``sub_mip_gap`` the relative
-    gap of each scenario solve (default: half of ``mip_gap``). ``time_limit`` bounds the whole
-    run (wall clock, including the final re-check); ``max_iterations`` the PH iterations.
+    gap of each scenario solve (default: half of ``mip_gap``). ``time_limit`` bounds the
+    iterations (wall clock; each solve gets at least 1 s); the final re-check of the best
+    builds runs after it, one solve per scenario with the builds fixed, each limited to the
+    larger of 10 s and the time left over the scenarios. ``max_iterations`` bounds the PH
+    iterations.
     ``bound_every`` computes the Lagrangian bound every that many iterations (and at the end;
     each costs one extra solve per scenario; 0: only iteration 0's wait-and-see bound).
     """
@@ -93,6 +95,8 @@ class HedgingOptions:
             raise ValueError("mip_gap and sub_mip_gap must be between 0 and 1")
         if self.rho_factor <= 0 or self.max_iterations < 0 or self.bound_every < 0:
             raise ValueError("rho_factor must be > 0, max_iterations and bound_every >= 0")
+        if self.time_limit is not None and self.time_limit <= 0:
+            raise ValueError("time_limit must be > 0 seconds")
 
 
 @dataclass
@@ -103,6 +107,8 @@ class HedgingResult:
     a limit stopped the run), ``infeasible`` (some scenario has no plan even alone),
     ``no_solution`` (no candidate was feasible in every scenario within the limits).
     ``best`` is the best plan's evaluation (builds, per-scenario outcomes, verified).
+    ``prices`` holds the final prices :math:`W_w` per scenario and build choice (in the
+    instance's currency per build and per block), those of the last Lagrangian bound.
     """
 
     instance: str
@@ -118,6 +124,7 @@ class HedgingResult:
     solves: int = 0
     messages: list[str] = field(default_factory=list)
     options: HedgingOptions = field(default_factory=HedgingOptions)
+    prices: pd.DataFrame = field(default_factory=pd.DataFrame)
 
     @property
     def builds(self) -> pd.DataFrame:
@@ -258,7 +265,9 @@ class _Scenario:
             sol.col_value = list(map(float, start))
             sol.value_valid = True
             h.setSolution(sol)
-        h.run()
+        ran = h.run()
+        if ran == highspy.HighsStatus.kError:
+            raise RuntimeError(f"HiGHS refused to solve scenario '{self.id}' (status {h.modelStatusToString(h.getModelStatus())})")
         info = h.getInfo()
         status = h.getModelStatus()
         has = info.primal_solution_status == 2
@@ -317,8 +326,11 @@ def progressive_hedging(inst: Instance, options: HedgingOptions | None = None, *
                              pd.DataFrame(iters, columns=ITERATION_COLUMNS), best, seconds, solves, messages, opts)
 
     t0 = time.perf_counter()
+    # HiGHS keeps one thread pool per process, sized by the first solve; reset it so that
+    # these solves get the threads they ask for (as optimizer.solve does)
+    highspy.Highs.resetGlobalScheduler(True)
     scen = [_Scenario(inst, w, p, keys, opts.threads, opts.seed) for w, p in probs.items()]
-    common = min(objective_scale(s.cost0) for s in scen)
+    common = scale_used = min(objective_scale(s.cost0) for s in scen)
     for s in scen:
         s.set_scale(common)
         s.add_prox_rows(max_blocks)
@@ -366,10 +378,11 @@ def progressive_hedging(inst: Instance, options: HedgingOptions | None = None, *
             n[i, k] = np.round(r["x"][s.n_col[k]])
         return b, n
 
-    evaluated: dict[tuple, float | None] = {}
+    evaluated: dict[tuple, float | None] = {}  # blocks (b = [n >= 1]) -> expected cost; None: infeasible
 
     def evaluate(b: np.ndarray, n: np.ndarray) -> float | None:
-        """Expected cost of fixed builds, each scenario re-planned; None if infeasible somewhere."""
+        """Expected cost of fixed builds, each scenario re-planned; None if infeasible in some
+        scenario or not finished in time (only infeasibility is remembered)."""
         nonlocal solves
         key = tuple(n.astype(int))
         if key in evaluated:
@@ -379,13 +392,19 @@ def progressive_hedging(inst: Instance, options: HedgingOptions | None = None, *
             if (b[~s.has] > 0).any():
                 evaluated[key] = None
                 return None
+            if deadline is not None and left() <= 0:
+                return None
             s.fix_first_stage(b, n)
-            s.set_objective(None, np.zeros(nk), np.zeros(nk), None, None, np.zeros(nk))
-            r = s.run(per_solve_limit(n_scen - i), sub_gap, None)
+            try:
+                s.set_objective(None, np.zeros(nk), np.zeros(nk), None, None, np.zeros(nk))
+                r = s.run(per_solve_limit(n_scen - i), sub_gap, None)
+            finally:
+                s.fix_first_stage(None, None)
             solves += 1
-            s.fix_first_stage(None, None)
-            if not r["has"] or (r["objective"] is None):
+            if r["infeasible"]:
                 evaluated[key] = None
+                return None
+            if not r["has"]:  # out of time: unknown, may be tried again
                 return None
             total += s.prob * r["objective"]
         evaluated[key] = total
@@ -406,6 +425,19 @@ def progressive_hedging(inst: Instance, options: HedgingOptions | None = None, *
 
     iters: list[list] = []
     ub, lb = None, None
+    bound_prices = [np.zeros((n_scen, nk)), np.zeros((n_scen, nk))]  # W of the best Lagrangian bound
+
+    def lagrangian_bound() -> None:
+        """sum_w p_w (dual bound of min C_w + W_w x): valid since sum_w p_w W_w = 0."""
+        nonlocal lb
+        if deadline is not None and left() <= 0:
+            return
+        lres = solve_all(False, W_b, W_n, None, np.zeros(nk), bbar, nbar, sub_gap)
+        if lres is not None and all(r["bound"] is not None for r in lres):
+            lag = float(sum(s.prob * r["bound"] for s, r in zip(scen, lres)))
+            if lb is None or lag > lb:
+                lb = lag
+                bound_prices[0], bound_prices[1] = W_b / scale_used, W_n / scale_used
     best_b = best_n = None
     zeros = np.zeros(nk)
 
@@ -490,39 +522,50 @@ def progressive_hedging(inst: Instance, options: HedgingOptions | None = None, *
         else:
             name = "rounded mean"
             cost = consider(*rounded_mean(bbar, nbar), name)
-        if opts.bound_every and (it % opts.bound_every == 0 or agree) and (deadline is None or left() > 0):
-            lres = solve_all(False, W_b, W_n, None, np.zeros(nk), bbar, nbar, sub_gap)
-            if lres is not None and all(r["bound"] is not None for r in lres):
-                lag = float(sum(s.prob * r["bound"] for s, r in zip(scen, lres)))
-                lb = lag if lb is None else max(lb, lag)
+        if opts.bound_every and (it % opts.bound_every == 0 or agree or it == opts.max_iterations):
+            lagrangian_bound()
         converged = record(it, b_w, n_w, bbar, nbar, name, cost)
         if converged:
             stop_reason = "converged"
     seconds["iterations"] = time.perf_counter() - t_start - seconds["build"]
+    prices = _prices_table(keys, [s.id for s in scen], bound_prices[0], bound_prices[1])
 
     if best_b is None:
         messages.append(f"no evaluated first stage was feasible in every scenario (stopped: {stop_reason or 'time'})")
-        return result(NO_SOLUTION, None, lb, converged, iters, None, seconds, solves)
+        out = result(NO_SOLUTION, None, lb, converged, iters, None, seconds, solves)
+        out.prices = prices
+        return out
 
     # the best builds, re-planned in each scenario through the ordinary solve and verified
     t0 = time.perf_counter()
     builds = _builds_table(prep0, keys, best_b, best_n)
     rest = left()
-    run = _Runner(None if rest is None else max(30.0, rest / n_scen), sub_gap, opts.threads, opts.verify)
+    run = _Runner(None if rest is None else max(10.0, rest / n_scen), sub_gap, opts.threads, opts.verify)
     best = _evaluate(run, inst, "progressive-hedging", "builds agreed by progressive hedging", builds)
     seconds["recheck"] = time.perf_counter() - t0
     solves += run.solves
     messages += run.messages
     if best.feasible:
         ub = best.expected_cost if best.expected_cost is not None else ub
+    else:
+        messages.append(f"the re-check could not re-plan scenario(s) {', '.join(best.infeasible_in)} with these builds "
+                        "within its limits; the expected cost is that of the in-loop evaluation")
     gap = None if lb is None else max(0.0, ub - lb) / max(1.0, abs(ub))
-    status = OPTIMAL if gap is not None and gap <= opts.mip_gap else FEASIBLE
+    status = OPTIMAL if gap is not None and gap <= opts.mip_gap and best.feasible else FEASIBLE
     why = {"gap": f"bounds within {100 * opts.mip_gap:g} %", "converged": "all scenarios agree on the builds",
            "iterations": f"iteration limit ({opts.max_iterations})", "time": "time limit"}.get(stop_reason, stop_reason)
     messages.insert(0, f"stopped: {why}")
     if status == FEASIBLE and gap is not None:
         messages.append(f"the plan is within {100 * gap:.2f} % of the lower bound; more iterations or time may close it")
-    return result(status, ub, lb, converged, iters, best, seconds, solves)
+    out = result(status, ub, lb, converged, iters, best, seconds, solves)
+    out.prices = prices
+    return out
+
+
+def _prices_table(keys, scenario_ids, w_b, w_n) -> pd.DataFrame:
+    rows = [[w, s, o, d, float(w_b[i, k]), float(w_n[i, k])]
+            for i, w in enumerate(scenario_ids) for k, (s, o, d) in enumerate(keys)]
+    return pd.DataFrame(rows, columns=["scenario", "site", "option", "decision_period", "price_build_usd", "price_block_usd"])
 
 
 def _builds_table(prep, keys, b, n) -> pd.DataFrame:

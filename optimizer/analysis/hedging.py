@@ -531,7 +531,11 @@ def progressive_hedging(inst: Instance, options: HedgingOptions | None = None, *
     prices = _prices_table(keys, [s.id for s in scen], bound_prices[0], bound_prices[1])
 
     if best_b is None:
-        messages.append(f"no evaluated first stage was feasible in every scenario (stopped: {stop_reason or 'time'})")
+        if any(v is None for v in evaluated.values()):
+            messages.append(f"no evaluated first stage was feasible in every scenario (stopped: {stop_reason or 'time'})")
+        else:
+            messages.append("the time limit ended before any first stage was evaluated in every scenario; "
+                            "raise --time-limit")
         out = result(NO_SOLUTION, None, lb, converged, iters, None, seconds, solves)
         out.prices = prices
         return out

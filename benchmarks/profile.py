@@ -137,8 +137,10 @@ def greedy_start(m, ctx, prep, time_limit: float | None) -> tuple[float | None, 
     return out.objective, values, time.perf_counter() - t0
 
 
-def solve_with_start(m, values: dict, *, time_limit, mip_gap, threads, seed, verbose) -> dict:
-    """dcplan's solve (persistent HiGHS, same options) with a MIP start set before the search."""
+def persistent_solve(m, *, values: dict | None = None, options: dict | None = None, time_limit, mip_gap, threads,
+                     seed, verbose) -> dict:
+    """As dcplan's solve stage does it (persistent HiGHS, objective scaling, fresh thread pool),
+    optionally with a MIP start (``values``: {id(var): value}) and extra HiGHS ``options``."""
     import highspy
     from pyomo.contrib.solver.common.factory import SolverFactory
 
@@ -147,46 +149,21 @@ def solve_with_start(m, values: dict, *, time_limit, mip_gap, threads, seed, ver
     opt.set_instance(m)
     handover = time.perf_counter() - t0
     h = opt._solver_model
-    scale = scale_objective(h)  # as dcplan's solve stage does
+    scale = scale_objective(h)
     highspy.Highs.resetGlobalScheduler(True)  # a thread pool sized by an earlier solve would refuse --threads
-    col = [0.0] * h.getNumCol()
-    for v_id, j in opt._pyomo_var_to_solver_var_map.items():
-        x = values.get(v_id)
-        if x is not None:
-            col[j] = float(x)
-    sol = highspy.HighsSolution()
-    sol.col_value = col
-    sol.value_valid = True
-    h.setSolution(sol)
-    t0 = time.perf_counter()
-    opt.solve(m, time_limit=time_limit, threads=threads, solver_options={"random_seed": seed, "mip_rel_gap": mip_gap},
-              load_solutions=False, raise_exception_on_nonoptimal_result=False, tee=verbose,
-              auto_updates={k: False for k in opt.CONFIG.auto_updates})
-    solve_s = time.perf_counter() - t0
-    info = h.getInfo()
-    has = info.primal_solution_status == 2
-    return {"status": h.modelStatusToString(h.getModelStatus()),
-            "objective": info.objective_function_value / scale if has else None,
-            "best_bound": info.mip_dual_bound / scale, "mip_gap": info.mip_gap if has else None,
-            "seconds": {"handover": round(handover, 3), "solve": round(solve_s, 3)}}
-
-
-def _solve_with_options(m, options: dict, *, time_limit, mip_gap, threads, seed, verbose) -> dict:
-    """As dcplan solves (persistent HiGHS), with extra HiGHS options."""
-    from pyomo.contrib.solver.common.factory import SolverFactory
-
-    opt = SolverFactory("highs")
-    t0 = time.perf_counter()
-    opt.set_instance(m)
-    handover = time.perf_counter() - t0
-    h = opt._solver_model
-    scale = scale_objective(h)  # as dcplan's solve stage does
-    import highspy
-
-    highspy.Highs.resetGlobalScheduler(True)
+    if values is not None:
+        col = [0.0] * h.getNumCol()
+        for v_id, j in opt._pyomo_var_to_solver_var_map.items():
+            x = values.get(v_id)
+            if x is not None:
+                col[j] = float(x)
+        sol = highspy.HighsSolution()
+        sol.col_value = col
+        sol.value_valid = True
+        h.setSolution(sol)
     t0 = time.perf_counter()
     opt.solve(m, time_limit=time_limit, threads=threads,
-              solver_options={"random_seed": seed, "mip_rel_gap": mip_gap, **options},
+              solver_options={"random_seed": seed, "mip_rel_gap": mip_gap, **(options or {})},
               load_solutions=False, raise_exception_on_nonoptimal_result=False, tee=verbose,
               auto_updates={k: False for k in opt.CONFIG.auto_updates})
     solve_s = time.perf_counter() - t0
@@ -224,14 +201,14 @@ def profile(target: str, *, add: list[str], lp: bool, time_limit: float | None, 
     t3 = time.perf_counter()
     if start == "greedy":
         g_cost, values, g_s = greedy_start(m, ctx, prep, time_limit)
-        res = solve_with_start(m, values, time_limit=time_limit, mip_gap=mip_gap, threads=threads, seed=seed, verbose=verbose)
+        res = persistent_solve(m, values=values, time_limit=time_limit, mip_gap=mip_gap, threads=threads, seed=seed, verbose=verbose)
         res.update({"instance": target, "start": "greedy", "greedy_cost": g_cost, "greedy_s": round(g_s, 3), "added_rows": added})
         res["seconds"] = {"load": round(load_s, 3), "prepare": round(t1 - t0, 3), "build": round(t2 - t1, 3), **res["seconds"]}
         return res
     if lp:
         pyo.TransformationFactory("core.relax_integer_vars").apply_to(m)
     if options:
-        out = _solve_with_options(m, options, time_limit=time_limit, mip_gap=mip_gap, threads=threads, seed=seed,
+        out = persistent_solve(m, options=options, time_limit=time_limit, mip_gap=mip_gap, threads=threads, seed=seed,
                                   verbose=verbose)
         return {"instance": target, "added_rows": added, "lp_relaxation": lp, "options": options, **out,
                 "seconds": {"load": round(load_s, 3), "prepare": round(t1 - t0, 3), "build": round(t2 - t1, 3), **out["seconds"]}}

@@ -101,16 +101,22 @@ def _uncertainty(args: argparse.Namespace) -> int:
     rep = value_of_information(inst, risk=risk, forecast_plans=args.regret, time_limit=args.time_limit,
                                mip_gap=args.mip_gap, threads=args.threads, verify=args.verify)
     print(rep.text())
-    if args.out and rep.rp is not None:
-        try:
-            path = rep.write(args.out, force=args.force)
-        except FileExistsError as exc:
-            print(str(exc), file=sys.stderr)
-            return EXIT_OUTPUT
-        print(f"\nwrote summary, plans, outcomes, regret and builds to {path}")
+    if args.out and rep.rp is not None and not _write_out(rep, args, "summary, plans, outcomes, regret and builds"):
+        return EXIT_OUTPUT
     if rep.rp is not None:
         return EXIT_OK
     return EXIT_INFEASIBLE if rep.status == INFEASIBLE else EXIT_NO_SOLUTION
+
+
+def _write_out(report, args: argparse.Namespace, what: str) -> bool:
+    """Write a report's tables into --out DIR; False (message on stderr) if DIR exists without --force."""
+    try:
+        path = report.write(args.out, force=args.force)
+    except FileExistsError as exc:
+        print(str(exc), file=sys.stderr)
+        return False
+    print(f"\nwrote {what} to {path}")
+    return True
 
 
 def _hedge(args: argparse.Namespace) -> int:
@@ -131,12 +137,8 @@ def _hedge(args: argparse.Namespace) -> int:
     res = progressive_hedging(inst, opts)
     print(res.text())
     if args.out and res.best is not None:
-        try:
-            path = res.write(args.out, force=args.force)
-        except FileExistsError as exc:
-            print(str(exc), file=sys.stderr)
+        if not _write_out(res, args, "summary, iterations, builds and outcomes"):
             return EXIT_OUTPUT
-        print(f"\nwrote summary, iterations, builds and outcomes to {path}")
     elif args.out:
         print(f"\nnothing written to {args.out}: there is no plan")
     if res.status in (OPTIMAL, FEASIBLE):

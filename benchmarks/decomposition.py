@@ -47,7 +47,7 @@ def scenario_set(base, n: int, seed: int):
 def run(path: str, counts: list[int], *, time_limit: float, mip_gap: float, seed: int, threads: int | None,
         methods: list[str]) -> list[dict]:
     import optimizer
-    from optimizer.analysis.hedging import HedgingOptions, progressive_hedging
+    from optimizer.analysis.hedging import progressive_hedging
 
     base = optimizer.load_instance(path)
     rows = []
@@ -56,7 +56,8 @@ def run(path: str, counts: list[int], *, time_limit: float, mip_gap: float, seed
         ef_cost = None
         if "extensive" in methods:
             t0 = time.perf_counter()
-            plan = optimizer.solve(inst, time_limit=time_limit, mip_gap=mip_gap, threads=threads, diagnose_time_limit=10)
+            opts = optimizer.SolveOptions(time_limit=time_limit, mip_gap=mip_gap, threads=threads, diagnose_time_limit=10)
+            plan = optimizer.solve(inst, opts)
             secs = time.perf_counter() - t0
             ef_cost = plan.expected_cost if plan.has_solution else None
             rows.append({"instance": base.name, "scenarios": n, "method": "extensive", "status": plan.status,
@@ -66,7 +67,7 @@ def run(path: str, counts: list[int], *, time_limit: float, mip_gap: float, seed
             _print(rows[-1])
         if "hedging" in methods:
             t0 = time.perf_counter()
-            res = progressive_hedging(inst, HedgingOptions(mip_gap=mip_gap, time_limit=time_limit, threads=threads))
+            res = progressive_hedging(inst, optimizer.SolveOptions(mip_gap=mip_gap, time_limit=time_limit, threads=threads))
             secs = time.perf_counter() - t0
             ub = res.upper_bound
             rows.append({"instance": base.name, "scenarios": n, "method": "hedging", "status": res.status,

@@ -222,7 +222,7 @@ class _Sim:
 
     # --------------------------------------------------------------- one period
     def run(self) -> None:
-        prep, w = self.prep, self.w
+        w = self.w
         jobs = {j.id: j for j in self.inst.training_jobs}
         start = {j: min(c, key=self.periods.index) for j, c in w.job_compute.items()}
         for p in self.periods:
@@ -280,7 +280,7 @@ class _Sim:
         for t in self.w.targets:
             if t.period != p or not t.hard:
                 continue
-            def gap() -> float:
+            def gap(t=t) -> float:  # bind this iteration's target
                 return sum((int(self.prep.domestic[s, k]) - t.min_share) * share_weight(self.systems[k], t)
                            * self.in_service(s, k, p)
                            for s in t.sites for k in self.systems)
@@ -320,7 +320,8 @@ def best_choice(prep, s: str, p: str):
     ok = [c for c in prep.choices if c.site == s and idx[c.online] <= idx[p]]
     if not ok:
         return None
-    return min(ok, key=lambda c: (opt[s, c.option].capex_usd_per_mw + opt[s, c.option].fixed_capex_usd / max(opt[s, c.option].max_it_mw, 1),
+    return min(ok, key=lambda c: (opt[s, c.option].capex_usd_per_mw
+                                  + opt[s, c.option].fixed_capex_usd / max(opt[s, c.option].max_it_mw, 1),
                                   -idx[c.decision]))
 
 
@@ -344,7 +345,8 @@ def greedy_plan(prep) -> GreedyPlan:
     def potential(s, p, sim):
         if s in sim.built:
             o, d, online = sim.built[s]
-            add = opt[s, o].block_mw * math.floor(opt[s, o].max_it_mw / opt[s, o].block_mw + EPS) if idx[online] <= idx[p] else 0.0
+            add = (opt[s, o].block_mw * math.floor(opt[s, o].max_it_mw / opt[s, o].block_mw + EPS)
+                   if idx[online] <= idx[p] else 0.0)
             return usable_mw(prep, s, p, existing[s] + add)
         c = best_choice(prep, s, p)
         add = (opt[s, c.option].block_mw * math.floor(opt[s, c.option].max_it_mw / opt[s, c.option].block_mw + EPS)) if c else 0.0
@@ -383,8 +385,9 @@ def price_plan(inst, plan: GreedyPlan, *, time_limit: float | None = 300.0, mip_
     import optimizer
     from optimizer.instance.derive import prepare
     from optimizer.model import build_model
+    from optimizer.options import SolveOptions
     from optimizer.results.extract import extract_tables
-    from optimizer.solve import SolveOptions, solve_model
+    from optimizer.solver import solve_model
 
     prep = prepare(inst)
     m, ctx = build_model(prep)
@@ -422,7 +425,7 @@ def compare(path: str | Path, *, time_limit: float | None = 300.0, mip_gap: floa
     g_out, rep = price_plan(inst, plan, time_limit=time_limit)
     g_s = time.perf_counter() - t0
     t0 = time.perf_counter()
-    d = optimizer.solve(inst, time_limit=time_limit, mip_gap=mip_gap)
+    d = optimizer.solve(inst, optimizer.SolveOptions(time_limit=time_limit, mip_gap=mip_gap))
     d_s = time.perf_counter() - t0
     saving = None
     if g_out.objective and d.objective is not None:
@@ -430,7 +433,7 @@ def compare(path: str | Path, *, time_limit: float | None = 300.0, mip_gap: floa
     return {
         "instance": inst.name, "dcplan_status": d.status, "dcplan_cost": d.objective, "dcplan_bound": d.best_bound,
         "dcplan_gap": d.mip_gap, "dcplan_s": round(d_s, 2), "greedy_status": g_out.status, "greedy_cost": g_out.objective,
-        "greedy_verified": "" if rep is None else ("ok" if rep.ok else f"{len(rep.violations)} violations: {rep.violations[:3]}"),
+        "greedy_verified": "" if rep is None else ("ok" if rep.ok else f"{len(rep.violations)} violations: {rep.messages[:3]}"),
         "greedy_s": round(g_s, 2), "saving_pct": None if saving is None else round(saving, 2),
         "greedy_sites_built": len(plan.builds), "dcplan_sites_built": len(d.tables["builds"]) if d.has_solution else None,
     }

@@ -254,7 +254,7 @@ def run_one(name: str, *, single_source: bool = False, time_limit: float | None 
     data = instance_dict(prob, single_source)
     with tempfile.TemporaryDirectory() as tmp:
         path = write_instance(data, Path(workdir or tmp) / f"{data['name']}.json")
-        plan = optimizer.solve(path, time_limit=time_limit, mip_gap=mip_gap, threads=threads, seed=seed)
+        plan = optimizer.solve(path, optimizer.SolveOptions(time_limit=time_limit, mip_gap=mip_gap, threads=threads, seed=seed))
     sec = plan.seconds
     known = None if single_source else (optima or {}).get(prob.name)
     diff = abs(plan.objective - known) if (known is not None and plan.objective is not None) else None
@@ -327,7 +327,8 @@ def main(argv: list[str] | None = None) -> int:
     c.add_argument("--capacity", type=float, help="capacity of every warehouse (capa/capb/capc)")
     c.add_argument("--single-source", action="store_true", help="customers as must-place training jobs")
     r = sub.add_parser("run", help="convert, solve and compare with the published optima")
-    r.add_argument("names", nargs="*", help="problems (default: all 37 cap41–cap134; 'capa' = its 4 capacities; 'large' = all 12)")
+    r.add_argument("names", nargs="*",
+                   help="problems (default: all 37 cap41–cap134; 'capa' = its 4 capacities; 'large' = all 12)")
     r.add_argument("--single-source", action="store_true", help="single-source variant (no published optima)")
     r.add_argument("--time-limit", type=float, help="seconds per problem")
     r.add_argument("--mip-gap", type=float, default=DEFAULT_MIP_GAP, help=f"relative gap (default {DEFAULT_MIP_GAP:g})")

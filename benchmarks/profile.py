@@ -45,7 +45,7 @@ import time
 from collections import defaultdict
 from pathlib import Path
 
-from optimizer.solve import scale_objective
+from optimizer.solver import scale_objective
 
 
 def _load(target: str):
@@ -112,7 +112,8 @@ def greedy_start(m, ctx, prep, time_limit: float | None) -> tuple[float | None, 
     unfix. Returns (greedy cost, {id(var): value}, seconds)."""
     import pyomo.environ as pyo
 
-    from optimizer.solve import SolveOptions, solve_model
+    from optimizer.options import SolveOptions
+    from optimizer.solver import solve_model
 
     from .greedy import greedy_plan
 
@@ -183,7 +184,8 @@ def profile(target: str, *, add: list[str], lp: bool, time_limit: float | None, 
 
     from optimizer.instance.derive import prepare
     from optimizer.model import build_model
-    from optimizer.solve import SolveOptions, solve_model
+    from optimizer.options import SolveOptions
+    from optimizer.solver import solve_model
 
     inst, load_s = _load(target)
     t0 = time.perf_counter()
@@ -201,7 +203,8 @@ def profile(target: str, *, add: list[str], lp: bool, time_limit: float | None, 
     t3 = time.perf_counter()
     if start == "greedy":
         g_cost, values, g_s = greedy_start(m, ctx, prep, time_limit)
-        res = persistent_solve(m, values=values, time_limit=time_limit, mip_gap=mip_gap, threads=threads, seed=seed, verbose=verbose)
+        res = persistent_solve(m, values=values, time_limit=time_limit, mip_gap=mip_gap, threads=threads, seed=seed,
+                               verbose=verbose)
         res.update({"instance": target, "start": "greedy", "greedy_cost": g_cost, "greedy_s": round(g_s, 3), "added_rows": added})
         res["seconds"] = {"load": round(load_s, 3), "prepare": round(t1 - t0, 3), "build": round(t2 - t1, 3), **res["seconds"]}
         return res

@@ -10,13 +10,13 @@
 Every instance is solved twice, each in a fresh child process whose peak resident memory is
 read from the operating system (``os.wait4`` → ``ru_maxrss`` of that child):
 
-1. **dcplan**: ``optimizer.solve(FILE, write_model=MODEL.mps, ...)`` — the public API from the
+1. **dcplan**: ``optimizer.solve(FILE, optimizer.SolveOptions(write_model=MODEL.mps), ...)`` — the public API from the
    instance file; end-to-end time = load + prepare + build + hand-over + solve + extract
    (writing the MPS file happens between hand-over and solve and is not counted);
 2. **raw HiGHS** on the MPS file dcplan wrote for the same model:
    ``highspy.Highs(); readModel(MODEL.mps); run()`` with the same options (time limit,
    relative gap, random seed, threads) and the same objective scaling dcplan applies inside
-   HiGHS (``optimizer.solve.scale_objective``; the MPS file holds the unscaled model);
+   HiGHS (``optimizer.solver.scale_objective``; the MPS file holds the unscaled model);
    time = read + scale + run; objective and bound are reported unscaled.
 
 Overhead ratio = dcplan end-to-end ÷ raw HiGHS. Synthetic instances are solved to a 1 %
@@ -53,7 +53,8 @@ def child_dcplan(path: str, mps: str, time_limit: float | None, mip_gap: float, 
     import optimizer
 
     t0 = time.perf_counter()
-    plan = optimizer.solve(path, time_limit=time_limit, mip_gap=mip_gap, threads=threads, seed=seed, write_model=mps)
+    opts = optimizer.SolveOptions(time_limit=time_limit, mip_gap=mip_gap, threads=threads, seed=seed, write_model=mps)
+    plan = optimizer.solve(path, opts)
     wall = time.perf_counter() - t0
     return {"status": plan.status, "objective": plan.objective, "best_bound": plan.best_bound, "gap": plan.mip_gap,
             "seconds": plan.seconds, "model_size": plan.model_size, "wall_s": wall}
@@ -62,7 +63,7 @@ def child_dcplan(path: str, mps: str, time_limit: float | None, mip_gap: float, 
 def child_raw(mps: str, time_limit: float | None, mip_gap: float, threads: int | None, seed: int) -> dict:
     import highspy
 
-    from optimizer.solve import scale_objective  # imported before the clock starts
+    from optimizer.solver import scale_objective  # imported before the clock starts
 
     h = highspy.Highs()
     h.setOptionValue("output_flag", False)

@@ -179,7 +179,7 @@ def generate(size: str, seed: int) -> dict:
 
 def _systems(sz: Size, periods: list[str]) -> list[dict]:
     out = []
-    for i, (sid, vendor, origin, fam, kw, tr, inf, price, div) in enumerate(SYSTEMS[: sz.systems]):
+    for sid, vendor, origin, fam, kw, tr, inf, price, div in SYSTEMS[: sz.systems]:
         trend = PRICE_TREND.get(sid, 1.0)
         k = {
             "id": sid, "vendor": vendor, "origin": origin, "family": fam, "it_kw_per_unit": kw, "idle_power_share": 0.3,
@@ -207,7 +207,8 @@ def _lead(rng, choices, limit: float) -> float:
 def _sites(rng, sz: Size, periods: list[str], sys_ids: list[str], horizon_months: float) -> list[dict]:
     P = len(periods)
     n_more = max(0, sz.sites - len(FIRST_SITES))
-    more = zip(rng.choice(SITE_HUBS, size=n_more), rng.choice(["existing", "convertible", "greenfield"], size=n_more, p=[0.2, 0.4, 0.4]))
+    hub_picks = rng.choice(SITE_HUBS, size=n_more)  # drawn before the kinds, as the seeded instances expect
+    more = zip(hub_picks, rng.choice(["existing", "convertible", "greenfield"], size=n_more, p=[0.2, 0.4, 0.4]))
     hubs = FIRST_SITES[: sz.sites] + [(str(h), str(k)) for h, k in more]
     out = []
     for i, (hub, kind) in enumerate(hubs):
@@ -250,7 +251,8 @@ def _sites(rng, sz: Size, periods: list[str], sys_ids: list[str], horizon_months
             s["grid_mw"] = _r(grid, 1)
             s["build_options"] = [{
                 "id": "retrofit", "capex_usd_per_mw": _r(greenfield_capex * rng.uniform(0.7, 0.9), 0),
-                "fixed_capex_usd": _r(rng.uniform(5e6, 20e6), 0), "lead_time_months": 12.0 if i < len(FIRST_SITES) else _lead(rng, [12, 12, 18], horizon_months),
+                "fixed_capex_usd": _r(rng.uniform(5e6, 20e6), 0),
+                "lead_time_months": 12.0 if i < len(FIRST_SITES) else _lead(rng, [12, 12, 18], horizon_months),
                 "pue": 1.2, "usable_grid_share": 0.8, "max_it_mw": max_it, "block_mw": block, "fom_usd_per_mw_year": 2.5e5,
             }]
             if rng.random() < 0.5:
@@ -275,7 +277,8 @@ def _sites(rng, sz: Size, periods: list[str], sys_ids: list[str], horizon_months
                 s["grid_mw"] = _r(grid, 1)
             opt = {
                 "id": "new-build", "capex_usd_per_mw": _r(greenfield_capex * (1.3 if share == 0.5 else 1.0), 0),
-                "fixed_capex_usd": _r(rng.uniform(20e6, 60e6), 0), "lead_time_months": _lead(rng, [18, 24, 30, 36], horizon_months),
+                "fixed_capex_usd": _r(rng.uniform(20e6, 60e6), 0),
+                "lead_time_months": _lead(rng, [18, 24, 30, 36], horizon_months),
                 "pue": pue, "usable_grid_share": share, "max_it_mw": max_it, "block_mw": block, "fom_usd_per_mw_year": 2.5e5,
             }
             if rng.random() < 0.3 and P > 3:
@@ -290,7 +293,8 @@ def _regions(rng, sz: Size, periods: list[str], total_mw: float) -> list[dict]:
     cities = [h for h, v in HUBS.items() if v[4] > 0]
     weights = np.array([HUBS[h][4] for h in cities], dtype=float)
     first = ["shanghai", "dallas", "singapore", "new-york", "beijing", "oslo", "shenzhen", "seattle"]
-    picks = first[: sz.regions] + [str(h) for h in rng.choice(cities, size=max(0, sz.regions - len(first)), p=weights / weights.sum())]
+    extra = rng.choice(cities, size=max(0, sz.regions - len(first)), p=weights / weights.sum())
+    picks = first[: sz.regions] + [str(h) for h in extra]
     raw = rng.lognormal(0.0, 0.6, size=len(picks))
     # last-period base demand: ~35 % of buildable IT, 60 % of it inference
     last = 0.35 * 0.6 * total_mw * PF_PER_MW

@@ -13,12 +13,13 @@ from dataclasses import dataclass, field
 
 import pyomo.environ as pyo
 
-from .instance.derive import prepare
+from .instance.derive import Prepared, prepare
 from .instance.load import instance_from_dict
 from .instance.schema import Instance
 from .model import build_model
+from .options import SolveOptions
 from .results.extract import extract_tables, v
-from .solve import FEASIBLE, OPTIMAL, SolveOptions, solve_model
+from .solver import FEASIBLE, OPTIMAL, solve_model
 
 
 @dataclass
@@ -156,3 +157,23 @@ def _largest_hosts(inst, prep, job, top: int = 3) -> str:
             rows.append((prep.max_it_mw[s.id] * max(dens), s.id, prep.max_it_mw[s.id]))
     rows.sort(reverse=True)
     return ", ".join(f"'{sid}' {mw:g} MW IT -> at most {pf:g} PFLOPS" for pf, sid, mw in rows[:top])
+
+
+def explain_infeasible(prep: Prepared) -> list[str]:
+    """A short account of the hard rules that could not all hold together."""
+    inst = prep.inst
+    out = []
+    hard_regions = [g.id for g in inst.regions if g.must_serve]
+    hard_jobs = [j.id for j in inst.training_jobs if j.must_place]
+    hard_targets = sorted({t.label for w in prep.scenarios for t in w.targets if t.hard})
+    if hard_regions:
+        out.append(f"must-serve regions: {', '.join(hard_regions)} (all their demand must be served within latency and residency)")
+    if hard_jobs:
+        out.append(f"must-place training jobs: {', '.join(hard_jobs)}")
+    if hard_targets:
+        out.append(f"hard domestic-share targets: {', '.join(hard_targets)}")
+    if out:
+        out.insert(0, "no plan meets all hard rules at once; the hard rules in this instance are:")
+    else:
+        out.append("no plan meets the power, capacity and policy limits at once")
+    return out

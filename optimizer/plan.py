@@ -8,16 +8,17 @@ from pathlib import Path
 from typing import Any
 
 import pandas as pd
-
 import pyomo.environ as pyo
 
-from .diagnose import diagnose
+from .diagnose import diagnose, explain_infeasible
 from .instance.decisions import Decisions
-from .model.context import Risk
+from .instance.derive import Prepared, prepare
 from .instance.load import load_instance
 from .instance.schema import Instance
+from .model import Context, build_model
+from .options import Risk, SolveOptions, Status
 from .results.extract import empty_tables, extract_tables
-from .solve import FEASIBLE, INFEASIBLE, OPTIMAL, SolveOptions, explain_infeasible, solve_model, timed_build
+from .solver import FEASIBLE, INFEASIBLE, solve_model
 
 
 @dataclass
@@ -25,7 +26,7 @@ class Plan:
     """A solved (or failed) plan: status, objective and tidy result tables."""
 
     instance: Instance
-    status: str
+    status: Status
     solver_status: str
     objective: float | None
     best_bound: float | None
@@ -43,7 +44,7 @@ class Plan:
 
     @property
     def has_solution(self) -> bool:
-        return self.status in (OPTIMAL, FEASIBLE)
+        return Status(self.status).has_solution
 
     def summary(self) -> dict[str, Any]:
         """The plan's headline figures, as written to ``summary.json``."""
@@ -60,43 +61,34 @@ class Plan:
             "currency": self.instance.horizon.currency,
             "seconds": {k: round(x, 4) for k, x in self.seconds.items()},
             "model_size": self.model_size,
-            "options": {
-                "time_limit": self.options.time_limit,
-                "mip_gap": self.options.mip_gap,
-                "threads": self.options.threads,
-                "seed": self.options.seed,
-            },
+            "options": self.options.as_dict(),
             "messages": self.messages,
         }
 
 
 def solve(
     instance: Instance | str | Path,
+    options: SolveOptions | None = None,
     *,
-    time_limit: float | None = None,
-    mip_gap: float = 1e-4,
-    threads: int | None = None,
-    seed: int = 0,
-    write_model: str | Path | None = None,
-    verbose: bool = False,
-    diagnose_time_limit: float | None = 60.0,
     decisions: Decisions | None = None,
     risk: Risk | None = None,
     keep_model: bool = False,
 ) -> Plan:
     """Solve an instance (or an instance file) and return its :class:`Plan`.
 
-    An infeasible instance is diagnosed with the elastic model (:mod:`optimizer.diagnose`)
-    and the rules that had to give are listed in ``plan.messages``. ``decisions`` forces
-    or forbids choices or fixes the site builds; ``risk`` makes the objective risk-averse
-    (CVaR); ``keep_model`` keeps the solved Pyomo model on the plan (``plan.model``).
+    ``options`` are the solver settings (:class:`SolveOptions`; defaults when None). An
+    infeasible instance is diagnosed with the elastic model (:mod:`optimizer.diagnose`,
+    limited by ``options.diagnose_time_limit``) and the rules that had to give are listed
+    in ``plan.messages``. ``decisions`` forces or forbids choices or fixes the site builds;
+    ``risk`` makes the objective risk-averse (CVaR); ``keep_model`` keeps the solved Pyomo
+    model and its build context on the plan (``plan.model``, ``plan.context``).
     """
     seconds: dict[str, float] = {}
     if not isinstance(instance, Instance):
         t0 = time.perf_counter()
         instance = load_instance(instance)
         seconds["load"] = time.perf_counter() - t0
-    options = SolveOptions(time_limit, mip_gap, threads, seed, write_model, verbose)
+    options = options if options is not None else SolveOptions()
     prep, m, ctx, t = timed_build(instance, decisions, risk)
     seconds.update(t)
     size = _size(m)
@@ -119,7 +111,7 @@ def solve(
     if out.status == INFEASIBLE and decisions is None:
         messages += explain_infeasible(prep)
         t0 = time.perf_counter()
-        diag = diagnose(instance, time_limit=diagnose_time_limit)
+        diag = diagnose(instance, time_limit=options.diagnose_time_limit)
         seconds["diagnose"] = time.perf_counter() - t0
         if not diag.feasible:
             messages += ["what had to give when the hard rules were relaxed:", *diag.findings]
@@ -143,3 +135,14 @@ def _size(m) -> dict[str, int]:
         n_int += 0 if var.is_continuous() else 1
     n_con = sum(1 for _ in m.component_data_objects(pyo.Constraint, active=True))
     return {"variables": n_var, "integer_variables": n_int, "constraints": n_con}
+
+
+def timed_build(inst: Instance, decisions: Decisions | None = None, risk: Risk | None = None
+                ) -> tuple[Prepared, pyo.ConcreteModel, Context, dict[str, float]]:
+    """Prepare and build stages, timed: (prepared data, model, context, seconds per stage)."""
+    t0 = time.perf_counter()
+    prep = prepare(inst, decisions)
+    t1 = time.perf_counter()
+    m, ctx = build_model(prep, risk)
+    t2 = time.perf_counter()
+    return prep, m, ctx, {"prepare": t1 - t0, "build": t2 - t1}

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import copy
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -61,13 +63,18 @@ def micro(*, periods=("2026",), years=None, rate: float = 0.0, sites=None, syste
 
 
 def solve_checked(data: dict, expect_status: str = "optimal", **kw) -> optimizer.Plan:
-    """Solve a micro instance, assert the status, and re-check the plan independently."""
+    """Solve a micro instance, assert the status, and re-check the plan independently.
+
+    Keyword arguments are :class:`optimizer.SolveOptions` fields or ``optimizer.solve``'s own
+    (``decisions``, ``risk``, ``keep_model``)."""
     inst = optimizer.instance_from_dict(copy.deepcopy(data), "micro")
-    plan = optimizer.solve(inst, **kw)
+    fields = optimizer.SolveOptions.__dataclass_fields__
+    options = optimizer.SolveOptions(**{k: v for k, v in kw.items() if k in fields})
+    plan = optimizer.solve(inst, options, **{k: v for k, v in kw.items() if k not in fields})
     assert plan.status == expect_status, (plan.status, plan.messages)
     if plan.has_solution:
         rep = optimizer.verify_plan(inst, plan.tables, plan.expected_cost)
-        assert rep.ok, rep.violations
+        assert rep.ok, rep.messages
     return plan
 
 
@@ -79,3 +86,12 @@ def pytest_addoption(parser):
 @pytest.fixture
 def examples_dir() -> Path:
     return ROOT / "instances"
+
+
+@pytest.fixture(scope="session")
+def hard_instance(tmp_path_factory) -> str:
+    """Synthetic M instance (50 sites, every feature on): minutes to optimality on 2 cores."""
+    path = tmp_path_factory.mktemp("synth") / "synth-M.yaml"
+    subprocess.run([sys.executable, "-m", "benchmarks.synth", "--size", "M", "--seed", "1", str(path)],
+                   check=True, cwd=ROOT, capture_output=True)
+    return str(path)

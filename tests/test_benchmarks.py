@@ -29,7 +29,7 @@ needs_orlib = pytest.mark.skipif(
 def _solve(name: str, single_source: bool = False) -> optimizer.Plan:
     data = orlib.instance_dict(orlib.load_problem(name), single_source)
     inst = optimizer.instance_from_dict(data, name)
-    return optimizer.solve(inst, mip_gap=1e-9, time_limit=60)
+    return optimizer.solve(inst, optimizer.SolveOptions(mip_gap=1e-9, time_limit=60))
 
 
 @needs_orlib
@@ -105,5 +105,5 @@ def test_greedy_baseline_is_feasible_and_never_cheaper_than_dcplan(examples_dir)
     plan = greedy.greedy_plan(prepare(inst))
     out, report = greedy.price_plan(inst, plan, time_limit=60)
     assert out.status == "optimal" and report is not None and report.ok, report
-    best = optimizer.solve(inst, mip_gap=1e-6)
+    best = optimizer.solve(inst, optimizer.SolveOptions(mip_gap=1e-6))
     assert out.objective >= best.objective - 1e-6 * abs(best.objective)

@@ -24,10 +24,10 @@ NAMES = [k for k in json.loads(EXPECTED.read_text()) if not k.startswith("_")]
 @pytest.mark.parametrize("name", NAMES)
 def test_example_objective(name, request):
     inst = optimizer.load_instance(ROOT / "instances" / f"{name}.yaml")
-    plan = optimizer.solve(inst, mip_gap=1e-6)
+    plan = optimizer.solve(inst, optimizer.SolveOptions(mip_gap=1e-6))
     assert plan.status == "optimal", plan.messages
     rep = optimizer.verify_plan(inst, plan.tables, plan.expected_cost)
-    assert rep.ok, rep.violations[:5]
+    assert rep.ok, rep.messages[:5]
     text = plan_text(plan)
     assert "Sites built or converted" in text and "Expected discounted cost by category" in text
     data = json.loads(EXPECTED.read_text())

@@ -71,11 +71,11 @@ def test_mutations_give_a_plan_or_a_clear_error(data):
         for p in exc.problems:
             assert p.file == "fuzz.yaml" and p.rule
         return
-    plan = optimizer.solve(inst, time_limit=20)
+    plan = optimizer.solve(inst, optimizer.SolveOptions(time_limit=20))
     assert plan.status in ("optimal", "feasible", "infeasible", "no_solution")
     if plan.has_solution:
         rep = optimizer.verify_plan(inst, plan.tables, plan.objective)
-        assert rep.ok, rep.violations
+        assert rep.ok, rep.messages
 
 
 @settings(max_examples=60, deadline=None)

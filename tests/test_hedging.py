@@ -16,6 +16,7 @@ from __future__ import annotations
 import pytest
 from test_uncertainty import _case, _inst
 
+from optimizer import SolveOptions
 from optimizer.analysis.hedging import HedgingOptions, progressive_hedging
 from optimizer.cli import main
 
@@ -27,7 +28,7 @@ def test_hedging_reaches_the_stochastic_plan():
     The prices then move both scenarios to B = 1 (the RP plan): high 1000 + 150 * 40 = 7000,
     low 1000, expected 4000, and the Lagrangian bound lies in [3000, 4000].
     """
-    res = progressive_hedging(_inst(_case()), mip_gap=1e-6)
+    res = progressive_hedging(_inst(_case()), SolveOptions(mip_gap=1e-6))
     assert res.status == "feasible"  # the plan is the optimum, but the Lagrangian bound stays below it
     assert res.converged and res.iterations.iloc[-1]["candidate"] == "consensus"
     assert res.upper_bound == pytest.approx(4000, abs=1e-6)
@@ -58,7 +59,7 @@ def test_hedging_reaches_the_stochastic_plan():
 def test_hedging_with_must_serve_demand_builds_for_the_high_scenario():
     """Must-serve: every plan needs 5 MW for 'high' (50 PFLOPS). The mean (3 MW) is infeasible
     there, so no upper bound exists until the scenarios agree on 5 MW: 5000 in both, RP 5000."""
-    res = progressive_hedging(_inst(_case(must_serve=True)), mip_gap=1e-6)
+    res = progressive_hedging(_inst(_case(must_serve=True)), SolveOptions(mip_gap=1e-6))
     assert res.converged and res.status == "feasible"
     assert res.upper_bound == pytest.approx(5000, abs=1e-6)
     assert res.builds["it_mw"].tolist() == [5.0]
@@ -69,7 +70,7 @@ def test_hedging_with_must_serve_demand_builds_for_the_high_scenario():
 def test_hedging_iteration_limit_keeps_the_best_plan_found():
     """With no iterations after the first, the only candidate is the rounded mean (3 MW, 4500):
     an honest 'feasible' with the gap to WS, (4500 - 3000) / 4500."""
-    res = progressive_hedging(_inst(_case()), HedgingOptions(mip_gap=1e-6, max_iterations=0))
+    res = progressive_hedging(_inst(_case()), SolveOptions(mip_gap=1e-6), HedgingOptions(max_iterations=0))
     assert res.status == "feasible" and not res.converged
     assert res.upper_bound == pytest.approx(4500, abs=1e-6)
     assert res.lower_bound == pytest.approx(3000, abs=1e-6)
@@ -82,7 +83,7 @@ def test_hedging_reports_a_scenario_without_any_plan():
     (150 PFLOPS) it cannot be: infeasible, and the scenario is named."""
     data = _case(must_serve=True, scenarios=[{"id": "high", "probability": 0.5, "demand_scale": 3.0},
                                              {"id": "low", "probability": 0.5, "demand_scale": 0.2}])
-    res = progressive_hedging(_inst(data), mip_gap=1e-6)
+    res = progressive_hedging(_inst(data), SolveOptions(mip_gap=1e-6))
     assert res.status == "infeasible" and res.best is None
     assert any("high" in m for m in res.messages), res.messages
 
@@ -94,7 +95,7 @@ def test_hedging_costs_in_millions_give_the_same_plan():
     data = _case()
     data["sites"][0]["build_options"][0]["capex_usd_per_mw"] = 1000 * 1e6
     data["regions"][0]["unserved_penalty_usd_per_pflops_year"] = 150 * 1e6
-    res = progressive_hedging(_inst(data), mip_gap=1e-6)
+    res = progressive_hedging(_inst(data), SolveOptions(mip_gap=1e-6))
     assert res.upper_bound == pytest.approx(4e9, rel=1e-9)
     assert res.builds["it_mw"].tolist() == [1.0]
     assert res.iterations.iloc[0]["candidate_cost_usd"] == pytest.approx(4.5e9, rel=1e-9)
@@ -105,16 +106,16 @@ def test_hedging_after_a_solve_with_other_threads():
     """A solve with 1 thread first sizes HiGHS's thread pool; hedging with 2 must still run."""
     import optimizer
 
-    optimizer.solve(_inst(_case()), threads=1)
-    res = progressive_hedging(_inst(_case()), mip_gap=1e-6, threads=2)
+    optimizer.solve(_inst(_case()), optimizer.SolveOptions(threads=1))
+    res = progressive_hedging(_inst(_case()), SolveOptions(mip_gap=1e-6, threads=2))
     assert res.upper_bound == pytest.approx(4000, abs=1e-6)
 
 
 def test_hedging_options_are_checked():
     with pytest.raises(ValueError):
-        HedgingOptions(time_limit=0)
+        SolveOptions(time_limit=0)
     with pytest.raises(ValueError):
-        HedgingOptions(mip_gap=0)
+        progressive_hedging(_inst(_case()), SolveOptions(mip_gap=0))
     with pytest.raises(ValueError):
         HedgingOptions(rho_factor=-1)
 

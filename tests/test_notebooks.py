@@ -62,3 +62,26 @@ if __name__ == "__main__":  # pragma: no cover
         print(f"{p.name}: {time.perf_counter() - t0:.1f} s")
         if write:
             nbformat.write(nb, p)
+
+
+def test_notebooks_and_readme_use_only_the_public_api():
+    """Notebooks and the README's Python examples import only names of ``optimizer.__all__``
+    (plus the figure module of the analysis layer)."""
+    import re
+
+    import optimizer
+
+    allowed_modules = {"optimizer.analysis": {"figures"}}
+    texts = {p.name: p.read_text(encoding="utf-8") for p in NOTEBOOKS}
+    texts["README.md"] = (ROOT / "README.md").read_text(encoding="utf-8")
+    bad = []
+    for name, text in texts.items():
+        for module, names in re.findall(r"from (optimizer[\w.]*) import ([\w, ]+)", text):
+            for n in (x.strip() for x in names.split(",")):
+                ok = n in optimizer.__all__ if module == "optimizer" else n in allowed_modules.get(module, set())
+                if not ok:
+                    bad.append(f"{name}: from {module} import {n}")
+        for attr in re.findall(r"\boptimizer\.([A-Za-z_]\w*)\(", text):
+            if attr not in optimizer.__all__:
+                bad.append(f"{name}: optimizer.{attr}(...)")
+    assert not bad, bad

@@ -16,15 +16,6 @@ import optimizer
 from conftest import ROOT
 
 
-@pytest.fixture(scope="module")
-def hard_instance(tmp_path_factory) -> str:
-    """Synthetic M instance (50 sites, every feature on): minutes to optimality on 2 cores."""
-    path = tmp_path_factory.mktemp("synth") / "synth-M.yaml"
-    subprocess.run([sys.executable, "-m", "benchmarks.synth", "--size", "M", "--seed", "1", str(path)],
-                   check=True, cwd=ROOT, capture_output=True)
-    return str(path)
-
-
 def _cli(*args, **kw):
     return subprocess.run([sys.executable, "-m", "optimizer", *args], capture_output=True, text=True, cwd=ROOT,
                           stdin=subprocess.DEVNULL, timeout=600, **kw)
@@ -39,7 +30,7 @@ def test_no_solution_within_the_limit_exits_4(hard_instance, tmp_path):
 
 def test_time_limit_keeps_the_incumbent_and_reports_the_gap(hard_instance):
     inst = optimizer.load_instance(hard_instance)
-    plan = optimizer.solve(inst, time_limit=20, threads=1)
+    plan = optimizer.solve(inst, optimizer.SolveOptions(time_limit=20, threads=1))
     assert plan.status == "feasible" and plan.solver_status == "Time limit reached"
     assert plan.mip_gap > 0 and plan.best_bound < plan.objective
     assert len(plan.tables["builds"]) > 0
@@ -62,8 +53,8 @@ def test_ctrl_c_stops_the_search_and_keeps_the_plan(hard_instance, tmp_path):
 
 def test_same_seed_and_threads_give_the_same_plan():
     inst = optimizer.load_instance(ROOT / "instances" / "global-hybrid.yaml")
-    a = optimizer.solve(inst, seed=7, threads=1)
-    b = optimizer.solve(inst, seed=7, threads=1)
+    a = optimizer.solve(inst, optimizer.SolveOptions(seed=7, threads=1))
+    b = optimizer.solve(inst, optimizer.SolveOptions(seed=7, threads=1))
     assert a.objective == b.objective
     for name in a.tables:
         pd.testing.assert_frame_equal(a.tables[name], b.tables[name])

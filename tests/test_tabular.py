@@ -12,14 +12,20 @@ from pathlib import Path
 
 import pytest
 import yaml
+from conftest import ROOT
 
 import optimizer
 from optimizer.cli import main
-from optimizer.instance import schema, tabular
-from optimizer.instance.tabular import layout, load_tabular, write_instance
+from optimizer.instance import schema
+from optimizer.instance.errors import unwrap_type
+from optimizer.instance.io import write_instance
+from optimizer.instance.io.layout import column_rows, layout
+from optimizer.instance.io.tables import load_tabular
+from optimizer.instance.json_schema import instance_json_schema, schema_text
+from optimizer.instance.starter import starter_text
 from optimizer.results.write import write_plan
-from optimizer.tabular_cli import STARTER, instance_json_schema, schema_text
-from conftest import ROOT
+
+STARTER = starter_text()
 
 INSTANCES = sorted((ROOT / "instances").glob("*.yaml"))
 QUICK = ROOT / "instances" / "quickstart.yaml"
@@ -69,7 +75,7 @@ def test_layout_covers_every_field_of_the_schema():
         if s.kind == "records" and s.parent is not None:
             owner = s.parent.model
             for part in s.loc[:-1]:  # a list inside an optional record (scenario policies)
-                owner = tabular._unwrap(owner.model_fields[part].annotation)[0]
+                owner = unwrap_type(owner.model_fields[part].annotation)[0]
             covered.add((owner.__name__, s.loc[-1]))
         if s.kind == "records" and s.parent is None:
             covered.add(("Instance" if len(s.loc) == 1 else {"horizon": "Horizon", "policies": "Policies"}[s.loc[0]],
@@ -79,7 +85,7 @@ def test_layout_covers_every_field_of_the_schema():
     _models(schema.Instance, models)
     missing = [(m.__name__, f) for m in models for f in m.model_fields
                if (m.__name__, f) not in covered
-               and not _is_record(tabular._unwrap(m.model_fields[f].annotation)[0])]
+               and not _is_record(unwrap_type(m.model_fields[f].annotation)[0])]
     assert not missing, f"fields without a column: {missing}"
     # every mapping field says what its keys are (no generic 'key' column)
     assert all("key" not in s.keys for s in lay.sheets), [s.name for s in lay.sheets if "key" in s.keys]
@@ -93,7 +99,7 @@ def test_layout_covers_every_field_of_the_schema():
 
 
 def test_columns_sheet_describes_every_column():
-    docs = {(r[0], r[1]): r for r in tabular.column_rows()}
+    docs = {(r[0], r[1]): r for r in column_rows()}
     for s in layout().sheets:
         if s.kind == "settings":
             cols = [c.header for c in s.columns]
@@ -341,8 +347,8 @@ def test_convert_command(tmp_path, capsys):
     book = tmp_path / "q.xlsx"
     assert main(["convert", str(QUICK), str(book)]) == 0
     assert main(["convert", str(QUICK), str(book)]) == 5  # exists
-    assert "--force" in capsys.readouterr().err
-    assert main(["convert", str(QUICK), str(book), "--force"]) == 0
+    assert "--overwrite" in capsys.readouterr().err
+    assert main(["convert", str(QUICK), str(book), "--overwrite"]) == 0
     assert main(["convert", str(book), str(tmp_path / "q")]) == 0
     assert main(["convert", str(tmp_path / "q"), str(tmp_path / "q.json")]) == 0
     assert main(["convert", str(tmp_path / "q.json"), str(tmp_path / "q.yaml"), "--set", "horizon.discount_rate=0.1"]) == 0
@@ -392,7 +398,7 @@ def test_plan_formats(tmp_path):
         assert list(back.columns) == [str(c) for c in df.columns] and len(back) == len(df)
     with pytest.raises(FileExistsError):
         write_plan(plan, tmp_path / "pq", fmt="parquet")
-    write_plan(plan, tmp_path / "pq", fmt="csv", force=True)  # replaced atomically
+    write_plan(plan, tmp_path / "pq", fmt="csv", overwrite=True)  # replaced atomically
     assert not list((tmp_path / "pq").glob("*.parquet"))
     assert not [p for p in tmp_path.iterdir() if p.name.startswith(".")]
     with pytest.raises(ValueError):
@@ -449,7 +455,7 @@ def test_new_writes_a_starter_that_validates_and_solves(tmp_path, capsys):
     assert optimizer.verify_plan(inst, plan.tables, plan.expected_cost).ok
     f.write_text("mine")
     assert main(["new", str(f)]) == 5
-    assert f.read_text() == "mine" and "--force" in capsys.readouterr().err
-    assert main(["new", str(f), "--force"]) == 0 and f.read_text() == STARTER
+    assert f.read_text() == "mine" and "--overwrite" in capsys.readouterr().err
+    assert main(["new", str(f), "--overwrite"]) == 0 and f.read_text() == STARTER
     assert main(["new", str(tmp_path / "starter.xlsx")]) == 0
     assert dump(optimizer.load_instance(tmp_path / "starter.xlsx")) == dump(inst)

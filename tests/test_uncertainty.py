@@ -24,6 +24,7 @@ import yaml
 from conftest import ROOT, micro, option, region, site, solve_checked, system
 
 import optimizer
+from optimizer import SolveOptions
 from optimizer.analysis.scenarios import (
     DemandPath,
     load_regimes,
@@ -36,16 +37,14 @@ from optimizer.analysis.uncertainty import (
     EXPECTED_VALUE,
     RISK_AVERSE,
     STOCHASTIC,
-    cvar,
-    mean_scenario_instance,
-    scenario_outcomes,
-    single_scenario,
     value_of_information,
 )
 from optimizer.cli import main
 from optimizer.instance.derive import prepare
 from optimizer.instance.errors import InstanceError
-from optimizer.model.context import Risk
+from optimizer.instance.transforms import mean_scenario_instance, single_scenario
+from optimizer.options import Risk
+from optimizer.results.outcomes import cvar, scenario_outcomes
 
 BUBBLE = ROOT / "instances" / "china-bubble.yaml"
 
@@ -306,7 +305,7 @@ def test_china_bubble_hedges_against_the_boom_forecast():
     training campus, the boom-only forecast plan does; both VSS and EVPI are positive and
     the stochastic plan's expected cost is below the forecast plan's."""
     inst = optimizer.load_instance(BUBBLE)
-    rep = value_of_information(inst, mip_gap=1e-4)
+    rep = value_of_information(inst, options=SolveOptions(mip_gap=1e-4))
     _checked(rep)
     assert rep.status == "optimal" and rep.max_mip_gap <= 1e-4
     west = {s.id for s in inst.sites if s.jurisdiction == "CN-west"}
@@ -353,7 +352,7 @@ def test_cli_scenarios_writes_a_valid_instance(tmp_path):
     assert r.returncode == 0, r.stderr
     assert len(optimizer.load_instance(out).scenarios) == 9
     assert main(["scenarios", str(base), str(out), "--demand", "a=1:1"]) == 5
-    assert main(["scenarios", str(base), str(out), "--sample", "12", "--seed", "3", "--force"]) == 0
+    assert main(["scenarios", str(base), str(out), "--sample", "12", "--seed", "3", "--overwrite"]) == 0
     assert len(optimizer.load_instance(out).scenarios) == 12
     assert main(["scenarios", str(base), str(tmp_path / "x.yaml"), "--demand", "a=1:0.5"]) == 2
     assert main(["scenarios", str(base), str(tmp_path / "x.yaml"), "--demand", "a=1:1", "--sample", "3"]) == 2

@@ -18,11 +18,12 @@ import pytest
 from conftest import HOURS, ROOT, micro, option, region, site, solve_checked, system
 
 import optimizer
+from optimizer import SolveOptions
 from optimizer.analysis.explain import explain
 from optimizer.analysis.marginal import MarginalValueError, marginal_values
 from optimizer.analysis.sweep import parse_grid, sweep
 from optimizer.instance.errors import InstanceError
-from optimizer.results.write import OutputExistsError
+from optimizer.files import OutputExistsError
 
 
 def row(df, kind, record, period="2026", scenario="base"):
@@ -169,7 +170,7 @@ def test_sweep_processes_and_dask_give_the_same_plans(tmp_path):
     from distributed import LocalCluster
 
     inst = inst_of(_sweep_case())
-    res = sweep(inst, GRID, executor="process", workers=2, threads=1, out=tmp_path / "sw")
+    res = sweep(inst, GRID, executor="process", workers=2, options=SolveOptions(threads=1, diagnose_time_limit=10), out=tmp_path / "sw")
     t = res.table
     assert list(t["run_id"]) == ["run-001", "run-002", "run-003", "run-004"]
     assert list(t["sites[s1].grid_mw"]) == [5, 5, 8, 8]
@@ -188,7 +189,8 @@ def test_sweep_processes_and_dask_give_the_same_plans(tmp_path):
         sweep(inst, GRID, executor="serial", out=out)
 
     with LocalCluster(processes=False, n_workers=1, threads_per_worker=1, dashboard_address=None) as cluster:
-        dres = sweep(inst, GRID, executor="dask", scheduler=cluster.scheduler_address, threads=1, out=out, force=True)
+        dres = sweep(inst, GRID, executor="dask", scheduler=cluster.scheduler_address,
+                     options=SolveOptions(threads=1, diagnose_time_limit=10), out=out, overwrite=True)
     assert list(dres.table["objective_usd"]) == list(t["objective_usd"])
     assert list(pd.read_csv(out / "comparison.csv")["objective_usd"]) == pytest.approx(EXPECTED, rel=1e-9)
 
@@ -211,8 +213,8 @@ def test_sweep_cli(tmp_path):
     assert r.returncode == 0, r.stderr
     assert "run-002" in r.stdout and (out / "comparison.csv").exists()
     r = cli("sweep", str(f), "--grid", "sites[s1].grid_mw=5,8", "--out", str(out), "--workers", "1")
-    assert r.returncode == 5 and "--force" in r.stderr
-    r = cli("sweep", str(f), "--grid", "sites[nowhere].grid_mw=5", "--out", str(tmp_path / "x"), "--force")
+    assert r.returncode == 5 and "--overwrite" in r.stderr
+    r = cli("sweep", str(f), "--grid", "sites[nowhere].grid_mw=5", "--out", str(tmp_path / "x"), "--overwrite")
     assert r.returncode == 2 and "no record 'nowhere'" in r.stderr and "Traceback" not in r.stderr
 
 

@@ -1,5 +1,6 @@
 """Analysis on top of the planner: what-ifs, sweeps, marginal values, counterfactuals,
-uncertainty, plots and reports. Each module uses the public pipeline (load → solve)."""
+uncertainty, progressive hedging, scenario generation, figures and the HTML report.
 
-from .scenarios import DemandPath, Regime, sample_scenarios, scenario_product
-from .uncertainty import UncertaintyReport, scenario_outcomes, value_of_information
+Each module uses the public pipeline (load → solve → result tables); import the module
+you need (``from optimizer.analysis import figures``, ``optimizer.analysis.sweep``, …).
+"""

@@ -15,21 +15,25 @@ times the objective is within the solver's tolerance and is reported as such.
 from __future__ import annotations
 
 import math
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 import pandas as pd
 
-from ..instance.decisions import Decisions
-from ..instance.derive import per_period
-from ..instance.load import load_instance
-from ..instance.schema import Instance
-from ..plan import solve
+from optimizer.instance.decisions import Decisions
+from optimizer.instance.derive import per_period
+from optimizer.instance.load import load_instance
+from optimizer.instance.schema import Instance
+from optimizer.options import Risk, SolveOptions
+from optimizer.plan import solve
+from optimizer.results.format import money
+
 from .sweep import expected_costs, probabilities
 
 if TYPE_CHECKING:
-    from ..plan import Plan
+    from optimizer.plan import Plan
 
 AT_LIMIT_PCT = 99.9  # grid use at or above this share of the grid counts as binding
 TOL = 1e-6
@@ -70,44 +74,56 @@ class Explanation:
         return gap * max(objs, default=0.0)
 
     def tables(self) -> dict[str, pd.DataFrame]:
+        """The comparison tables by name: costs, builds, systems and limits."""
         return {"costs": self.costs, "builds": self.builds, "systems": self.systems, "limits": self.limits}
 
     def text(self) -> str:
+        """The explanation as plain text: both plans' status and cost, then what changes."""
         cur = self.base.instance.horizon.currency
         lines = [self.question]
         b, v = self.base, self.variant
-        lines.append(f"  base plan: {b.status}" + (f", expected discounted cost {_money(b.objective, cur)}" if b.objective is not None else ""))
+
+        def cost(p: Plan) -> str:
+            return f", expected discounted cost {money(p.objective, cur, decimals=3)}" if p.objective is not None else ""
+
+        lines.append(f"  base plan: {b.status}" + cost(b))
         what = " and ".join(x for x in (_list("forced", self.force), _list("forbidden", self.forbid)) if x)
-        lines.append(f"  with {what}: {v.status}" + (f", expected discounted cost {_money(v.objective, cur)}" if v.objective is not None else ""))
+        lines.append(f"  with {what}: {v.status}" + cost(v))
         for n in self.notes:
             lines.append(f"  note: {n}")
         if not v.has_solution:
-            lines.append("  no plan exists with this choice:" if v.status == "infeasible" else "  no plan found within the limits:")
+            lines.append("  no plan exists with this choice:" if v.status == "infeasible"
+                         else "  no plan found within the limits:")
             lines += [f"    {m}" for m in v.messages]
             return "\n".join(lines)
         if not b.has_solution:
             return "\n".join(lines)
         d = self.difference or 0.0
         rel = f" ({100 * d / abs(b.objective):+.2f} %)" if b.objective else ""
-        lines.append(f"  difference: {_money(d, cur, sign=True)}{rel}"
-                     + (f" — within the solver gap ({_money(self.tolerance, cur)}), i.e. about equally good" if abs(d) <= self.tolerance else ""))
+        within = f" — within the solver gap ({money(self.tolerance, cur, decimals=3)}), i.e. about equally good"
+        lines.append(f"  difference: {money(d, cur, sign=True, decimals=3)}{rel}" + (within if abs(d) <= self.tolerance else ""))
         if len(self.costs):
             lines.append("")
             lines.append("Cost by category (expected, discounted):")
             w = max(len(c) for c in self.costs["category"])
-            for r in self.costs.itertuples():
-                lines.append(f"  {r.category:<{w}}  {_money(r.base_usd, cur):>16}  {_money(r.variant_usd, cur):>16}  {_money(r.difference_usd, cur, sign=True):>16}")
+            for r in _rows(self.costs):
+                lines.append(f"  {r.category:<{w}}  {money(r.base_usd, cur, decimals=3):>16}"
+                             f"  {money(r.variant_usd, cur, decimals=3):>16}"
+                             f"  {money(r.difference_usd, cur, sign=True, decimals=3):>16}")
         lines.append("")
         lines.append("Site builds that change:" if len(self.builds) else "Site builds: unchanged")
-        for r in self.builds.itertuples():
-            lines.append(f"  {r.change:<8} {r.site} ({r.option}, decided {r.decision_period}): {_mw(r.base_it_mw)} -> {_mw(r.variant_it_mw)}")
-        lines.append("Systems that change (units in service, expected over scenarios):" if len(self.systems) else "Systems: unchanged")
-        for r in self.systems.head(20).itertuples():
-            lines.append(f"  {r.site} {r.system} {r.period}: {r.base_units:,.6g} -> {r.variant_units:,.6g} ({r.difference:+,.6g})")
+        for r in _rows(self.builds):
+            lines.append(f"  {r.change:<8} {r.site} ({r.option}, decided {r.decision_period}):"
+                         f" {_mw(r.base_it_mw)} -> {_mw(r.variant_it_mw)}")
+        lines.append("Systems that change (units in service, expected over scenarios):" if len(self.systems)
+                     else "Systems: unchanged")
+        for r in _rows(self.systems.head(20)):
+            lines.append(f"  {r.site} {r.system} {r.period}:"
+                         f" {r.base_units:,.6g} -> {r.variant_units:,.6g} ({r.difference:+,.6g})")
         if len(self.systems) > 20:
             lines.append(f"  ... {len(self.systems) - 20} more (see systems.csv)")
         lines.append("Limits that bind differently:" if len(self.limits) else "Limits: the same ones bind in both plans")
-        for r in self.limits.head(25).itertuples():
+        for r in _rows(self.limits.head(25)):
             scen = "" if r.scenario in ("", None) else f" [{r.scenario}]"
             lines.append(f"  {r.change:<22} {r.limit}: {r.record} {r.period}{scen}: {_num(r.base)} -> {_num(r.variant)} {r.unit}")
         if len(self.limits) > 25:
@@ -122,12 +138,15 @@ def explain(
     *,
     base_decisions: Decisions | None = None,
     base: Plan | None = None,
-    **solve_kw: Any,
+    options: SolveOptions | None = None,
+    risk: Risk | None = None,
 ) -> Explanation:
     """Solve the base and the counterfactual (``force`` and/or ``forbid``: ``KIND=ID``) and compare.
 
     ``base_decisions`` are imposed on both plans (the question is asked *given* them);
-    ``base`` reuses an already solved base plan. ``solve_kw`` go to :func:`optimizer.solve`.
+    ``base`` reuses an already solved base plan. ``options`` apply to both solves (default:
+    :class:`SolveOptions` with a 10 s diagnosis limit); ``risk`` makes both objectives
+    risk-averse (CVaR).
     """
     if not force and not forbid:
         raise ValueError("give at least one choice to force (why not?) or forbid (why?)")
@@ -136,11 +155,13 @@ def explain(
     change = Decisions.parse(list(force), list(forbid))  # checks the KIND=ID syntax
     bd = base_decisions or Decisions()
     variant_dec = Decisions(bd.force + change.force, bd.forbid + change.forbid, bd.fixed_builds)
-    solve_kw.setdefault("diagnose_time_limit", 10.0)
+    options = options if options is not None else SolveOptions(diagnose_time_limit=10.0)
     if base is None:
-        base = solve(inst, decisions=base_decisions, **solve_kw)
-    variant = solve(inst, decisions=variant_dec, **solve_kw)
-    q = " / ".join(x for x in (f"Why not {', '.join(force)}?" if force else "", f"Why {', '.join(forbid)}?" if forbid else "") if x)
+        base = solve(inst, options, decisions=base_decisions, risk=risk)
+    variant = solve(inst, options, decisions=variant_dec, risk=risk)
+    why_not = f"Why not {', '.join(force)}?" if force else ""
+    why = f"Why {', '.join(forbid)}?" if forbid else ""
+    q = " / ".join(x for x in (why_not, why) if x)
     ex = Explanation(q, tuple(force), tuple(forbid), base, variant)
     if base.has_solution:
         for kind, ident in change.force:
@@ -165,7 +186,7 @@ def chosen(plan: Plan, kind: str, ident: str, anywhere: bool = False) -> bool:
         existing = {s.id for s in plan.instance.sites if s.existing is not None}
         return ident in existing or ident in set(t["builds"]["site"])
     if kind == "option":
-        return ident in {f"{r.site}:{r.option}" for r in t["builds"].itertuples()}
+        return ident in {f"{r.site}:{r.option}" for r in _rows(t["builds"])}
     f = t["fleet"]
     if kind == "system":
         hit = f[f["system"] == ident]
@@ -226,13 +247,13 @@ def binding_limits(plan: Plan) -> pd.DataFrame:
     t = plan.tables
     rows = []
     sp = t["site_power"]
-    for r in sp[sp["grid_use_pct"] >= AT_LIMIT_PCT].itertuples():
+    for r in _rows(sp[sp["grid_use_pct"] >= AT_LIMIT_PCT]):
         rows.append(["grid at its limit", r.site, r.period, r.scenario, float(r.grid_draw_mw), "MW drawn"])
     pol = t["policy"]
-    for r in pol[pol["kind"] == "export_cap"].itertuples():
+    for r in _rows(pol[pol["kind"] == "export_cap"]):
         if r.limit is not None and float(r.value) >= float(r.limit) - TOL:
             rows.append(["export cap used up", r.policy, r.period, r.scenario, float(r.value), "units bought"])
-    for r in pol[pol["kind"] == "share_target"].itertuples():
+    for r in _rows(pol[pol["kind"] == "share_target"]):
         if r.value is not None and not pd.isna(r.value) and float(r.value) <= float(r.limit) + 1e-6:
             rows.append(["share target at its floor" if r.met else "share target missed", r.policy, r.period, r.scenario,
                          100.0 * float(r.value), "% domestic"])
@@ -243,14 +264,15 @@ def binding_limits(plan: Plan) -> pd.DataFrame:
             continue
         sup = per_period(k.supply_units, periods)
         bought = fleet[fleet["system"] == k.id].groupby(["period", "scenario"])["units_bought"].sum()
-        for (p, w), n in bought.items():
+        for key, n in bought.items():
+            p, w = cast(tuple[str, str], key)  # grouped by two columns: the keys are (period, scenario)
             if sup[p] > 0 and n >= sup[p] - TOL:
                 rows.append(["supply used up", k.id, p, w, float(n), "units bought"])
     d = t["demand"]
-    for r in d[d["unserved_pflops"] > TOL].itertuples():
+    for r in _rows(d[d["unserved_pflops"] > TOL]):
         rows.append(["demand unserved", r.region, r.period, r.scenario, float(r.unserved_pflops), "PFLOPS unserved"])
     tr = t["training"]
-    for r in tr[~tr["placed"].astype(bool)].itertuples():
+    for r in _rows(tr[~tr["placed"].astype(bool)]):
         rows.append(["job unplaced", r.job, r.first_period, r.scenario, float(r.peak_pflops), "PFLOPS (peak)"])
     return pd.DataFrame(rows, columns=["limit", "record", "period", "scenario", "value", "unit"])
 
@@ -277,17 +299,9 @@ def _limit_diff(b: Plan, v: Plan) -> pd.DataFrame:
 
 
 # ----------------------------------------------------------------------------- formatting
-def _money(x: float | None, cur: str, sign: bool = False) -> str:
-    if x is None or (isinstance(x, float) and math.isnan(x)):
-        return "n/a"
-    a = abs(x)
-    if a < 0.005:
-        return f"0 {cur}"
-    s = "+" if sign and x > 0 else ""
-    for div, suf in ((1e9, " bn"), (1e6, " M"), (1e3, " k")):
-        if a >= div:
-            return f"{s}{x / div:,.3f}{suf} {cur}"
-    return f"{s}{x:,.2f} {cur}"
+def _rows(df: pd.DataFrame) -> Iterator[Any]:
+    """The rows of ``df`` as named tuples (``df.itertuples()``), typed ``Any``: their fields are its columns."""
+    return iter(df.itertuples())
 
 
 def _mw(x: float) -> str:

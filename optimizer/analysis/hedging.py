@@ -39,25 +39,23 @@ every such plan is verified.
 from __future__ import annotations
 
 import json
-import math
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import highspy
 import numpy as np
 import pandas as pd
-from pyomo.contrib.solver.common.factory import SolverFactory
 
-from ..instance.derive import prepare
-from ..instance.schema import Instance
-from ..model import build_model
-from ..results.write import atomic_folder
-from ..solve import FEASIBLE, INFEASIBLE, NO_SOLUTION, OPTIMAL, objective_scale
-from .uncertainty import PlanEvaluation, _evaluate, _money, _Runner, _scenario_probs, expected_outcomes, single_scenario
-
-INF = highspy.kHighsInf
+from optimizer.analysis.hedging_scenario import Key, ScenarioModel, Solved, builds_table, prices_table, prox_q
+from optimizer.analysis.uncertainty import PlanEvaluation, _evaluate, _rows, _Runner
+from optimizer.files import atomic_folder
+from optimizer.instance.derive import Prepared, prepare
+from optimizer.instance.schema import Instance
+from optimizer.options import SolveOptions, Status
+from optimizer.results.format import money
+from optimizer.results.outcomes import expected_outcomes, scenario_probabilities
+from optimizer.solver import objective_scale, reset_thread_pool
 
 ITERATION_COLUMNS = ["iteration", "seconds", "disagreement", "sites_disagreeing", "lower_bound_usd",
                      "upper_bound_usd", "gap", "candidate_cost_usd", "candidate"]
@@ -68,35 +66,36 @@ which first stage was evaluated that iteration (``consensus``, ``rounded mean`` 
 
 @dataclass(frozen=True)
 class HedgingOptions:
-    """Settings of :func:`progressive_hedging`.
+    """Settings of :func:`progressive_hedging` beyond its :class:`SolveOptions`.
 
-    ``mip_gap`` is the target relative gap between the bounds; ``sub_mip_gap`` the relative
-    gap of each scenario solve (default: half of ``mip_gap``). ``time_limit`` bounds the
-    iterations (wall clock; each solve gets at least 1 s); the final re-check of the best
-    builds runs after it, one solve per scenario with the builds fixed, each limited to the
-    larger of 10 s and the time left over the scenarios. ``max_iterations`` bounds the PH
-    iterations.
-    ``bound_every`` computes the Lagrangian bound every that many iterations (and at the end;
-    each costs one extra solve per scenario; 0: only iteration 0's wait-and-see bound).
+    The :class:`SolveOptions` say the target relative gap between the bounds (``mip_gap``),
+    the wall-clock limit of the iterations (``time_limit``; each solve gets at least 1 s),
+    and the ``threads`` and ``seed`` of every scenario solve. The final re-check of the best
+    builds runs after the limit, one solve per scenario with the builds fixed, each limited
+    to the larger of 10 s and the time left over the scenarios.
+
+    ``sub_mip_gap`` is the relative gap of each scenario solve (default: half of the target
+    gap); ``max_iterations`` bounds the PH iterations; ``bound_every`` computes the
+    Lagrangian bound every that many iterations (and at the end; each costs one extra solve
+    per scenario; 0: only iteration 0's wait-and-see bound); ``verify`` re-checks the best
+    plan with the independent verifier.
     """
 
-    mip_gap: float = 0.01
     sub_mip_gap: float | None = None
-    time_limit: float | None = None
     max_iterations: int = 50
     rho_factor: float = 0.3
     bound_every: int = 5
-    threads: int | None = None
-    seed: int = 0
     verify: bool = True
 
     def __post_init__(self) -> None:
-        if not (0 < self.mip_gap < 1) or (self.sub_mip_gap is not None and not (0 < self.sub_mip_gap < 1)):
-            raise ValueError("mip_gap and sub_mip_gap must be between 0 and 1")
+        if self.sub_mip_gap is not None and not (0 < self.sub_mip_gap < 1):
+            raise ValueError("sub_mip_gap must be between 0 and 1")
         if self.rho_factor <= 0 or self.max_iterations < 0 or self.bound_every < 0:
             raise ValueError("rho_factor must be > 0, max_iterations and bound_every >= 0")
-        if self.time_limit is not None and self.time_limit <= 0:
-            raise ValueError("time_limit must be > 0 seconds")
+
+
+DEFAULT_OPTIONS = SolveOptions(mip_gap=0.01)
+"""Progressive hedging's default target: a 1 % gap between its bounds."""
 
 
 @dataclass
@@ -113,7 +112,7 @@ class HedgingResult:
 
     instance: str
     currency: str
-    status: str
+    status: Status
     upper_bound: float | None
     lower_bound: float | None
     gap: float | None
@@ -124,26 +123,31 @@ class HedgingResult:
     solves: int = 0
     messages: list[str] = field(default_factory=list)
     options: HedgingOptions = field(default_factory=HedgingOptions)
+    solve_options: SolveOptions = DEFAULT_OPTIONS
     prices: pd.DataFrame = field(default_factory=pd.DataFrame)
 
     @property
     def builds(self) -> pd.DataFrame:
+        """The best plan's builds (empty without a plan)."""
         return self.best.builds if self.best is not None else pd.DataFrame()
 
     def to_dict(self) -> dict[str, Any]:
+        """The headline figures and settings, as written to ``summary.json``."""
         return {
             "instance": self.instance, "currency": self.currency, "status": self.status,
             "expected_cost_usd": self.upper_bound, "lower_bound_usd": self.lower_bound, "gap": self.gap,
             "converged": self.converged, "iterations": len(self.iterations), "solves": self.solves,
             "seconds": {k: round(v, 3) for k, v in self.seconds.items()}, "messages": self.messages,
-            "options": {k: getattr(self.options, k) for k in self.options.__dataclass_fields__},
+            "options": {**self.solve_options.as_dict(),
+                        **{k: getattr(self.options, k) for k in self.options.__dataclass_fields__}},
         }
 
     def text(self) -> str:
+        """The result as text: status, bounds, builds and each scenario's outcome."""
         cur = self.currency
         gap = f"{100 * self.gap:.2f} %" if self.gap is not None else "n/a"
         lines = [f"{self.instance}: progressive hedging — {self.status.upper()}",
-                 f"  expected cost {_money(self.upper_bound, cur)}, lower bound {_money(self.lower_bound, cur)}, gap {gap}",
+                 f"  expected cost {money(self.upper_bound, cur)}, lower bound {money(self.lower_bound, cur)}, gap {gap}",
                  f"  {len(self.iterations)} iteration(s), {self.solves} scenario solves, "
                  f"{self.seconds.get('total', 0.0):.1f} s; first stages {'agree' if self.converged else 'still differ'}"]
         if self.best is not None:
@@ -153,8 +157,8 @@ class HedgingResult:
                 lines.append(f"    {r.site:<24} {r.option:<14} {r.it_mw:>8,.0f} MW  decided {r.decision_period}")
             o = self.best.outcomes
             lines.append("  per scenario: cost, idle built capacity, unserved demand")
-            for r in o.itertuples():
-                lines.append(f"    {r.scenario:<24} p {r.probability:.3f}  {_money(r.cost_usd, cur):>16}  "
+            for r in _rows(o):
+                lines.append(f"    {r.scenario:<24} p {r.probability:.3f}  {money(r.cost_usd, cur):>16}  "
                              f"idle {r.idle_capacity_pct:5.1f} %  unserved {r.unserved_pct:5.1f} %")
             e = expected_outcomes(o)
             if e:
@@ -162,9 +166,9 @@ class HedgingResult:
         lines += [f"  note: {m}" for m in self.messages]
         return "\n".join(lines)
 
-    def write(self, out_dir: str | Path, force: bool = False) -> Path:
+    def write(self, out_dir: str | Path, overwrite: bool = False) -> Path:
         """Write summary.json, iterations.csv, builds.csv, outcomes.csv and report.txt into a new folder."""
-        with atomic_folder(out_dir, force=force) as tmp:
+        with atomic_folder(out_dir, overwrite=overwrite) as tmp:
             self.iterations.to_csv(tmp / "iterations.csv", index=False)
             if self.best is not None:
                 self.best.builds.to_csv(tmp / "builds.csv", index=False)
@@ -174,415 +178,407 @@ class HedgingResult:
         return Path(out_dir)
 
 
-# ----------------------------------------------------------------------------- one scenario model
-class _Scenario:
-    """One scenario's model, kept in HiGHS; first-stage columns addressed by build choice."""
-
-    def __init__(self, inst: Instance, w: str, prob: float, keys: list[tuple], threads, seed) -> None:
-        self.id, self.prob = w, prob
-        prep = prepare(single_scenario(inst, w))
-        self.impossible = list(prep.impossible)
-        m, _ctx = build_model(prep)
-        opt = SolverFactory("highs")
-        opt.set_instance(m)
-        self.h: highspy.Highs = opt._solver_model
-        self.h.setOptionValue("output_flag", False)
-        self.h.setOptionValue("random_seed", int(seed))
-        if threads:
-            self.h.setOptionValue("threads", int(threads))
-        col = opt._pyomo_var_to_solver_var_map
-        self.has = np.array([k in m.BUILD for k in keys])
-        self.b_col = np.array([col[id(m.build[k])] if k in m.BUILD else -1 for k in keys], dtype=np.int32)
-        self.n_col = np.array([col[id(m.blocks[k])] if k in m.BUILD else -1 for k in keys], dtype=np.int32)
-        lp = self.h.getLp()
-        self.cost0 = np.array(lp.col_cost_, dtype=float)
-        self.offset = float(lp.offset_)
-        self.lb0 = np.array(lp.col_lower_, dtype=float)
-        self.ub0 = np.array(lp.col_upper_, dtype=float)
-        self.n_base = lp.num_col_
-        self.solution: np.ndarray | None = None
-        self.scale = 1.0
-        self.q_col = np.zeros(0, dtype=np.int32)
-        self.rows: list[tuple[int, int, float]] = []  # (row, key index, t)
-
-    def set_scale(self, scale: float) -> None:
-        """Objective in HiGHS multiplied by ``scale`` (common to all scenarios, so prices
-        W compare across them); results are divided back in :meth:`run`."""
-        self.scale = scale
-        self.cost0 = self.cost0 * scale
-        self.h.changeObjectiveOffset(self.offset * scale)
-
-    def add_prox_rows(self, max_blocks: np.ndarray) -> None:
-        """One q column per block variable and its tangent rows q - 2t n >= -2t nbar - t^2."""
-        keys = np.flatnonzero(self.has)
-        first = self.h.getNumCol()
-        nq = len(keys)
-        self.h.addVars(nq, np.zeros(nq), np.full(nq, INF))
-        self.q_col = np.full(len(self.has), -1, dtype=np.int32)
-        self.q_col[keys] = np.arange(first, first + nq, dtype=np.int32)
-        row = self.h.getNumRow()
-        for i in keys:
-            for t in _tangents(int(max_blocks[i])):
-                self.h.addRow(-INF, INF, 2, np.array([self.q_col[i], self.n_col[i]], dtype=np.int32),
-                              np.array([1.0, -2.0 * t]))
-                self.rows.append((row, i, float(t)))
-                row += 1
-        self.cost0 = np.concatenate([self.cost0, np.zeros(nq)])
-
-    def set_objective(self, lin: np.ndarray | None, w_b, w_n, prox_b, prox_n, nbar) -> None:
-        """Cost = C_w + W.x (+ the proximal terms around xbar when ``lin`` is True)."""
-        c = self.cost0.copy()
-        k = np.flatnonzero(self.has)
-        c[self.b_col[k]] += w_b[k]
-        c[self.n_col[k]] += w_n[k]
-        if lin is not None:
-            c[self.b_col[k]] += prox_b[k] * lin[k]
-            c[self.q_col[k]] = prox_n[k]
-        else:
-            c[self.q_col[k]] = 0.0
-        self.h.changeColsCost(len(c), np.arange(len(c), dtype=np.int32), c)
-        if self.rows:
-            rows = np.array([r for r, _i, _t in self.rows], dtype=np.int32)
-            lo = np.array([-INF if lin is None else -2.0 * t * nbar[i] - t * t for _r, i, t in self.rows])
-            self.h.changeRowsBounds(len(rows), rows, lo, np.full(len(rows), INF))
-
-    def fix_first_stage(self, b: np.ndarray | None, n: np.ndarray | None) -> None:
-        k = np.flatnonzero(self.has)
-        cols = np.concatenate([self.b_col[k], self.n_col[k]])
-        if b is None:
-            lo, up = self.lb0[cols], self.ub0[cols]
-        else:
-            vals = np.concatenate([b[k], n[k]]).astype(float)
-            lo, up = vals, vals
-        self.h.changeColsBounds(len(cols), cols, lo, up)
-
-    def run(self, time_limit: float | None, gap: float, start: np.ndarray | None) -> dict:
-        h = self.h
-        h.setOptionValue("mip_rel_gap", float(gap))
-        h.setOptionValue("time_limit", float(max(1.0, time_limit)) if time_limit is not None else INF)
-        if start is not None and len(start) == h.getNumCol():
-            sol = highspy.HighsSolution()
-            sol.col_value = list(map(float, start))
-            sol.value_valid = True
-            h.setSolution(sol)
-        ran = h.run()
-        if ran == highspy.HighsStatus.kError:
-            raise RuntimeError(f"HiGHS refused to solve scenario '{self.id}' (status {h.modelStatusToString(h.getModelStatus())})")
-        info = h.getInfo()
-        status = h.getModelStatus()
-        has = info.primal_solution_status == 2
-        infeasible = status in (highspy.HighsModelStatus.kInfeasible, highspy.HighsModelStatus.kUnboundedOrInfeasible)
-        x = np.array(h.getSolution().col_value, dtype=float) if has else None
-        bound = float(info.mip_dual_bound) if info.mip_node_count >= 0 else (float(info.objective_function_value) if has else None)
-        if status == highspy.HighsModelStatus.kOptimal and has and (bound is None or not math.isfinite(bound)):
-            bound = float(info.objective_function_value)
-        sc = self.scale
-        return {"has": has, "x": x, "objective": float(info.objective_function_value) / sc if has else None,
-                "bound": bound / sc if bound is not None and math.isfinite(bound) else None, "infeasible": infeasible,
-                "status": h.modelStatusToString(status)}
+def _gap(ub: float | None, lb: float | None) -> float | None:
+    """Relative gap between the bounds (None while either is missing)."""
+    return None if ub is None or lb is None else max(0.0, ub - lb) / max(1.0, abs(ub))
 
 
-def _tangents(max_blocks: int) -> list[int]:
-    ts, t = [0], 1
-    while t <= max(1, max_blocks):
-        ts += [t, -t]
-        t *= 2
-    return ts
+# ----------------------------------------------------------------------------- the run and its state
+@dataclass
+class _Run:
+    """What a run keeps throughout: settings, first-stage choices, scenario models, clock and counters."""
+
+    inst: Instance
+    so: SolveOptions
+    opts: HedgingOptions
+    prep: Prepared
+    probs: dict[str, float]
+    keys: list[Key]
+    max_blocks: np.ndarray
+    site_of: list[str]
+    sub_gap: float
+    t_start: float
+    deadline: float | None
+    scen: list[ScenarioModel] = field(default_factory=list)
+    prob: np.ndarray = field(default_factory=lambda: np.zeros(0))  # scenario probabilities, in scen order
+    scale: float = 1.0  # common objective scale of the scenario models
+    solves: int = 0
+    messages: list[str] = field(default_factory=list)
+    seconds: dict[str, float] = field(default_factory=dict)
+    evaluated: dict[tuple[int, ...], float | None] = field(default_factory=dict)
+    """Blocks of an evaluated first stage (b = [n >= 1]) -> expected cost; None: infeasible."""
+
+    @property
+    def nk(self) -> int:
+        """Number of first-stage build choices."""
+        return len(self.keys)
+
+    @property
+    def n_scen(self) -> int:
+        """Number of scenarios."""
+        return len(self.scen)
+
+    def left(self) -> float | None:
+        """Seconds left before the time limit (None: no limit)."""
+        return None if self.deadline is None else self.deadline - time.perf_counter()
+
+    def out_of_time(self) -> bool:
+        """Whether the time limit has passed."""
+        rest = self.left()
+        return rest is not None and rest <= 0
+
+    def per_solve_limit(self, share: int) -> float | None:
+        """Time limit of one solve when ``share`` solves remain (the time left split evenly, at least 1 s)."""
+        rest = self.left()
+        return None if rest is None else max(1.0, rest / max(1, share))
 
 
-def _prox_q(n: np.ndarray, nbar: np.ndarray, max_blocks: np.ndarray) -> np.ndarray:
-    """The q values that the tangent rows give at ``n`` (their maximum)."""
-    out = np.zeros(len(n))
-    for i in range(len(n)):
-        d = n[i] - nbar[i]
-        out[i] = max(2 * t * d - t * t for t in _tangents(int(max_blocks[i])))
-    return np.maximum(out, 0.0)
+@dataclass
+class _State:
+    """The iteration's state: first stages per scenario, their mean, prices, penalties, bounds, best candidate, log."""
+
+    b_w: np.ndarray  # builds per scenario (rows) and build choice
+    n_w: np.ndarray  # blocks per scenario and build choice
+    bbar: np.ndarray  # probability-weighted mean of b_w (the consensus)
+    nbar: np.ndarray
+    rho_b: np.ndarray  # penalty per build choice
+    rho_n: np.ndarray
+    W_b: np.ndarray  # prices per scenario and build choice, in the scaled objective
+    W_n: np.ndarray
+    bound_prices: tuple[np.ndarray, np.ndarray]  # W of the best Lagrangian bound, unscaled
+    lb: float | None = None
+    ub: float | None = None
+    best_b: np.ndarray | None = None  # the best candidate so far (its cost is ub)
+    best_n: np.ndarray | None = None
+    iters: list[list[Any]] = field(default_factory=list)  # rows of ITERATION_COLUMNS
+    converged: bool = False
+
+    @property
+    def gap(self) -> float | None:
+        """Relative gap between the current bounds."""
+        return _gap(self.ub, self.lb)
+
+    @property
+    def agree(self) -> bool:
+        """Whether every scenario chose the same first stage."""
+        return bool((np.ptp(self.n_w, axis=0) == 0).all() and (np.ptp(self.b_w, axis=0) == 0).all())
 
 
 # ----------------------------------------------------------------------------- the algorithm
-def progressive_hedging(inst: Instance, options: HedgingOptions | None = None, **kw) -> HedgingResult:
+def progressive_hedging(inst: Instance, options: SolveOptions | None = None,
+                        hedging: HedgingOptions | None = None) -> HedgingResult:
     """The stochastic plan of ``inst`` by progressive hedging (see the module docstring).
 
-    Keyword arguments are :class:`HedgingOptions` fields (``mip_gap``, ``time_limit``, ...).
+    ``options``: target gap between the bounds, time limit, threads and seed (default
+    :data:`DEFAULT_OPTIONS`, a 1 % gap); ``hedging``: the method's own settings.
     """
-    opts = options or HedgingOptions(**kw)
-    t_start = time.perf_counter()
-    deadline = t_start + opts.time_limit if opts.time_limit is not None else None
-    probs = _scenario_probs(inst)
-    sub_gap = opts.sub_mip_gap if opts.sub_mip_gap is not None else opts.mip_gap / 2
-    messages: list[str] = []
-    prep0 = prepare(inst)
-    keys = [(c.site, c.option, c.decision) for c in prep0.choices]
-    max_blocks = np.array([c.max_blocks for c in prep0.choices], dtype=float)
-    site_of = [k[0] for k in keys]
-
-    def left() -> float | None:
-        return None if deadline is None else deadline - time.perf_counter()
-
-    def result(status, ub, lb, converged, iters, best, seconds, solves) -> HedgingResult:
-        gap = None if ub is None or lb is None else max(0.0, ub - lb) / max(1.0, abs(ub))
-        seconds["total"] = time.perf_counter() - t_start
-        return HedgingResult(inst.name, inst.horizon.currency, status, ub, lb, gap, converged,
-                             pd.DataFrame(iters, columns=ITERATION_COLUMNS), best, seconds, solves, messages, opts)
-
+    so = options if options is not None else DEFAULT_OPTIONS
+    if so.mip_gap <= 0:
+        raise ValueError("progressive hedging needs a target gap mip_gap > 0")
+    run = _start(inst, so, hedging if hedging is not None else HedgingOptions())
+    _build_scenarios(run)
+    if any(s.impossible for s in run.scen):
+        run.messages += [f"scenario '{s.id}': {msg}" for s in run.scen if s.impossible for msg in s.impossible]
+        return _result(run, Status.INFEASIBLE, None, None, False, [], None)
     t0 = time.perf_counter()
-    # HiGHS keeps one thread pool per process, sized by the first solve; reset it so that
-    # these solves get the threads they ask for (as optimizer.solve does)
-    highspy.Highs.resetGlobalScheduler(True)
-    scen = [_Scenario(inst, w, p, keys, opts.threads, opts.seed) for w, p in probs.items()]
-    common = scale_used = min(objective_scale(s.cost0) for s in scen)
-    for s in scen:
-        s.set_scale(common)
-        s.add_prox_rows(max_blocks)
-    seconds = {"build": time.perf_counter() - t0}
-    if any(s.impossible for s in scen):
-        bad = [s for s in scen if s.impossible]
-        messages += [f"scenario '{s.id}': {msg}" for s in bad for msg in s.impossible]
-        return result(INFEASIBLE, None, None, False, [], None, seconds, 0)
-    prob = np.array([s.prob for s in scen])
-    nk = len(keys)
-    solves = 0
-    n_scen = len(scen)
-
-    def per_solve_limit(share: int) -> float | None:
-        rest = left()
-        return None if rest is None else max(1.0, rest / max(1, share))
-
-    def solve_all(prox: bool, w_b, w_n, prox_b, prox_n, bbar, nbar, gap) -> list[dict] | None:
-        nonlocal solves
-        out = []
-        lin = (1.0 - 2.0 * bbar) / 2.0 if prox else None  # rho/2 (1 - 2 bbar) b: prox_b holds rho
-        for i, s in enumerate(scen):
-            if deadline is not None and left() <= 0:
-                return None
-            wb, wn = (w_b[i], w_n[i]) if np.ndim(w_b) == 2 else (w_b, w_n)
-            s.set_objective(lin, wb, wn, prox_b, prox_n / 2.0, nbar)
-            start = None
-            if s.solution is not None:
-                start = s.solution.copy()
-                k = np.flatnonzero(s.has)
-                start[s.q_col[k]] = _prox_q(start[s.n_col[k]], nbar[k], max_blocks[k]) if prox else 0.0
-            r = s.run(per_solve_limit(n_scen - i), gap, start)
-            solves += 1
-            if r["has"]:
-                s.solution = r["x"]
-            out.append(r)
-        return out
-
-    def first_stage(res: list[dict]) -> tuple[np.ndarray, np.ndarray]:
-        b = np.zeros((n_scen, nk))
-        n = np.zeros((n_scen, nk))
-        for i, (s, r) in enumerate(zip(scen, res)):
-            k = np.flatnonzero(s.has)
-            b[i, k] = np.round(r["x"][s.b_col[k]])
-            n[i, k] = np.round(r["x"][s.n_col[k]])
-        return b, n
-
-    evaluated: dict[tuple, float | None] = {}  # blocks (b = [n >= 1]) -> expected cost; None: infeasible
-
-    def evaluate(b: np.ndarray, n: np.ndarray) -> float | None:
-        """Expected cost of fixed builds, each scenario re-planned; None if infeasible in some
-        scenario or not finished in time (only infeasibility is remembered)."""
-        nonlocal solves
-        key = tuple(n.astype(int))
-        if key in evaluated:
-            return evaluated[key]
-        total = 0.0
-        for i, s in enumerate(scen):
-            if (b[~s.has] > 0).any():
-                evaluated[key] = None
-                return None
-            if deadline is not None and left() <= 0:
-                return None
-            s.fix_first_stage(b, n)
-            try:
-                s.set_objective(None, np.zeros(nk), np.zeros(nk), None, None, np.zeros(nk))
-                r = s.run(per_solve_limit(n_scen - i), sub_gap, None)
-            finally:
-                s.fix_first_stage(None, None)
-            solves += 1
-            if r["infeasible"]:
-                evaluated[key] = None
-                return None
-            if not r["has"]:  # out of time: unknown, may be tried again
-                return None
-            total += s.prob * r["objective"]
-        evaluated[key] = total
-        return total
-
-    def rounded_mean(bbar: np.ndarray, nbar: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """One build per site: the choice with the largest mean weight if that site's weights sum to >= 1/2."""
-        b, n = np.zeros(nk), np.zeros(nk)
-        by_site: dict[str, list[int]] = {}
-        for i, s in enumerate(site_of):
-            by_site.setdefault(s, []).append(i)
-        for idx in by_site.values():
-            if bbar[idx].sum() >= 0.5 - 1e-9:
-                i = max(idx, key=lambda j: bbar[j])
-                b[i] = 1
-                n[i] = min(max_blocks[i], max(1.0, round(nbar[i] / max(bbar[i], 1e-9))))
-        return b, n
-
-    iters: list[list] = []
-    ub, lb = None, None
-    bound_prices = [np.zeros((n_scen, nk)), np.zeros((n_scen, nk))]  # W of the best Lagrangian bound
-
-    def lagrangian_bound() -> None:
-        """sum_w p_w (dual bound of min C_w + W_w x): valid since sum_w p_w W_w = 0."""
-        nonlocal lb
-        if deadline is not None and left() <= 0:
-            return
-        lres = solve_all(False, W_b, W_n, None, np.zeros(nk), bbar, nbar, sub_gap)
-        if lres is not None and all(r["bound"] is not None for r in lres):
-            lag = float(sum(s.prob * r["bound"] for s, r in zip(scen, lres)))
-            if lb is None or lag > lb:
-                lb = lag
-                bound_prices[0], bound_prices[1] = W_b / scale_used, W_n / scale_used
-    best_b = best_n = None
-    zeros = np.zeros(nk)
-
-    # iteration 0: each scenario alone (the wait-and-see problems)
-    t0 = time.perf_counter()
-    res = solve_all(False, zeros, zeros, None, zeros, zeros, zeros, sub_gap)
-    if res is None or any(not r["has"] for r in res):
-        if res is not None and any(r["infeasible"] for r in res):
-            bad = [s.id for s, r in zip(scen, res) if r["infeasible"]]
-            messages.append(f"scenario(s) {', '.join(bad)} have no plan even alone: no first stage can serve them")
-            return result(INFEASIBLE, None, None, False, iters, None, seconds, solves)
-        messages.append("the time limit ended before every scenario had a plan alone")
-        return result(NO_SOLUTION, None, None, False, iters, None, seconds, solves)
-    if all(r["bound"] is not None for r in res):
-        lb = float(sum(s.prob * r["bound"] for s, r in zip(scen, res)))
-    b_w, n_w = first_stage(res)
-    bbar, nbar = prob @ b_w, prob @ n_w
-    # cost-proportional rho from each first-stage variable's objective coefficient
-    c_b = np.zeros(nk)
-    c_n = np.zeros(nk)
-    for s in scen:
-        k = np.flatnonzero(s.has)
-        c_b[k] = np.maximum(c_b[k], np.abs(s.cost0[s.b_col[k]]))
-        c_n[k] = np.maximum(c_n[k], np.abs(s.cost0[s.n_col[k]]))
-    spread_n = np.maximum(1.0, n_w.max(axis=0) - n_w.min(axis=0))
-    rho_b = opts.rho_factor * np.maximum(c_b, c_n)  # a free build still costs its blocks
-    rho_n = opts.rho_factor * c_n / spread_n
-    W_b = rho_b * (b_w - bbar)
-    W_n = rho_n * (n_w - nbar)
-
-    def record(it: int, b_w, n_w, bbar, nbar, cand_name: str, cand_cost) -> bool:
-        dis = float(prob @ (np.abs(b_w - bbar).sum(axis=1) + np.abs(n_w - nbar).sum(axis=1)))
-        sites = {site_of[i] for i in range(nk) if np.ptp(n_w[:, i]) > 0 or np.ptp(b_w[:, i]) > 0}
-        gap = None if ub is None or lb is None else max(0.0, ub - lb) / max(1.0, abs(ub))
-        iters.append([it, round(time.perf_counter() - t_start, 3), dis, len(sites), lb, ub, gap, cand_cost, cand_name])
-        return dis < 1e-9
-
-    def consider(b, n, name) -> float | None:
-        nonlocal ub, best_b, best_n
-        cost = evaluate(b, n)
-        if cost is not None and (ub is None or cost < ub):
-            ub, best_b, best_n = cost, b.copy(), n.copy()
-        return cost
-
-    agree = (np.ptp(n_w, axis=0) == 0).all() and (np.ptp(b_w, axis=0) == 0).all()
-    if agree:
-        cost = consider(b_w[0], n_w[0], "consensus")
-        converged = record(0, b_w, n_w, bbar, nbar, "consensus", cost)
+    st = _iteration_zero(run)
+    if isinstance(st, HedgingResult):
+        return st
+    run.seconds["iteration_0"] = time.perf_counter() - t0
+    stop_reason = _iterate(run, st)
+    run.seconds["iterations"] = time.perf_counter() - run.t_start - run.seconds["build"]
+    prices = prices_table(run.keys, [s.id for s in run.scen], *st.bound_prices)
+    if st.best_b is None:
+        out = _no_plan(run, st, stop_reason)
     else:
-        cb, cn = rounded_mean(bbar, nbar)
-        cost = consider(cb, cn, "rounded mean")
-        converged = record(0, b_w, n_w, bbar, nbar, "rounded mean", cost)
-    seconds["iteration_0"] = time.perf_counter() - t0
-
-    it = 0
-    stop_reason = "converged" if converged else ""
-    while not converged:
-        gap = None if ub is None or lb is None else max(0.0, ub - lb) / max(1.0, abs(ub))
-        if gap is not None and gap <= opts.mip_gap:
-            stop_reason = "gap"
-            break
-        if it >= opts.max_iterations:
-            stop_reason = "iterations"
-            break
-        if deadline is not None and left() <= 0:
-            stop_reason = "time"
-            break
-        it += 1
-        # scenario solves with prices W and the proximal term around xbar
-        res = solve_all(True, W_b, W_n, rho_b, rho_n, bbar, nbar, sub_gap)
-        if res is None or any(not r["has"] for r in res):
-            stop_reason = "time"
-            break
-        b_w, n_w = first_stage(res)
-        bbar, nbar = prob @ b_w, prob @ n_w
-        W_b = W_b + rho_b * (b_w - bbar)
-        W_n = W_n + rho_n * (n_w - nbar)
-        agree = (np.ptp(n_w, axis=0) == 0).all() and (np.ptp(b_w, axis=0) == 0).all()
-        if agree:
-            name = "consensus"
-            cost = consider(b_w[0], n_w[0], name)
-        else:
-            name = "rounded mean"
-            cost = consider(*rounded_mean(bbar, nbar), name)
-        if opts.bound_every and (it % opts.bound_every == 0 or agree or it == opts.max_iterations):
-            lagrangian_bound()
-        converged = record(it, b_w, n_w, bbar, nbar, name, cost)
-        if converged:
-            stop_reason = "converged"
-    seconds["iterations"] = time.perf_counter() - t_start - seconds["build"]
-    prices = _prices_table(keys, [s.id for s in scen], bound_prices[0], bound_prices[1])
-
-    if best_b is None:
-        if any(v is None for v in evaluated.values()):
-            messages.append(f"no evaluated first stage was feasible in every scenario (stopped: {stop_reason or 'time'})")
-        else:
-            messages.append("the time limit ended before any first stage was evaluated in every scenario; "
-                            "raise --time-limit")
-        out = result(NO_SOLUTION, None, lb, converged, iters, None, seconds, solves)
-        out.prices = prices
-        return out
-
-    # the best builds, re-planned in each scenario through the ordinary solve and verified
-    t0 = time.perf_counter()
-    builds = _builds_table(prep0, keys, best_b, best_n)
-    rest = left()
-    run = _Runner(None if rest is None else max(10.0, rest / n_scen), sub_gap, opts.threads, opts.verify)
-    best = _evaluate(run, inst, "progressive-hedging", "builds agreed by progressive hedging", builds)
-    seconds["recheck"] = time.perf_counter() - t0
-    solves += run.solves
-    messages += run.messages
-    if best.feasible:
-        ub = best.expected_cost if best.expected_cost is not None else ub
-    else:
-        messages.append(f"the re-check could not re-plan scenario(s) {', '.join(best.infeasible_in)} with these builds "
-                        "within its limits; the expected cost is that of the in-loop evaluation")
-    gap = None if lb is None else max(0.0, ub - lb) / max(1.0, abs(ub))
-    status = OPTIMAL if gap is not None and gap <= opts.mip_gap and best.feasible else FEASIBLE
-    why = {"gap": f"bounds within {100 * opts.mip_gap:g} %", "converged": "all scenarios agree on the builds",
-           "iterations": f"iteration limit ({opts.max_iterations})", "time": "time limit"}.get(stop_reason, stop_reason)
-    messages.insert(0, f"stopped: {why}")
-    if status == FEASIBLE and gap is not None:
-        messages.append(f"the plan is within {100 * gap:.2f} % of the lower bound; more iterations or time may close it")
-    out = result(status, ub, lb, converged, iters, best, seconds, solves)
+        out = _final_result(run, st, stop_reason, _recheck(run, st))
     out.prices = prices
     return out
 
 
-def _prices_table(keys, scenario_ids, w_b, w_n) -> pd.DataFrame:
-    rows = [[w, s, o, d, float(w_b[i, k]), float(w_n[i, k])]
-            for i, w in enumerate(scenario_ids) for k, (s, o, d) in enumerate(keys)]
-    return pd.DataFrame(rows, columns=["scenario", "site", "option", "decision_period", "price_build_usd", "price_block_usd"])
+def _start(inst: Instance, so: SolveOptions, opts: HedgingOptions) -> _Run:
+    """Start the clock; the run's settings and the instance's first-stage build choices."""
+    t_start = time.perf_counter()
+    deadline = t_start + so.time_limit if so.time_limit is not None else None
+    probs = scenario_probabilities(inst)
+    sub_gap = opts.sub_mip_gap if opts.sub_mip_gap is not None else so.mip_gap / 2
+    prep = prepare(inst)
+    keys = [(c.site, c.option, c.decision) for c in prep.choices]
+    max_blocks = np.array([c.max_blocks for c in prep.choices], dtype=float)
+    return _Run(inst, so, opts, prep, probs, keys, max_blocks, [k[0] for k in keys], sub_gap, t_start, deadline)
 
 
-def _builds_table(prep, keys, b, n) -> pd.DataFrame:
-    """The builds of a first stage in the shape of a plan's ``builds`` table (what
-    :meth:`optimizer.instance.decisions.Decisions.from_builds` reads)."""
-    opt = {(s.id, o.id): o for s in prep.inst.sites for o in s.build_options}
-    online = {(c.site, c.option, c.decision): c.online for c in prep.choices}
-    rows = []
-    for i, (s, o, d) in enumerate(keys):
-        if b[i] > 0.5:
-            rows.append({"site": s, "option": o, "decision_period": d, "online_period": online[s, o, d],
-                         "blocks": int(n[i]), "it_mw": float(n[i]) * opt[s, o].block_mw})
-    return pd.DataFrame(rows, columns=["site", "option", "decision_period", "online_period", "blocks", "it_mw"])
+def _build_scenarios(run: _Run) -> None:
+    """Build each scenario's model in HiGHS on a common objective scale, with its proximal rows."""
+    t0 = time.perf_counter()
+    # HiGHS keeps one thread pool per process, sized by the first solve; reset it so that
+    # these solves get the threads they ask for (as optimizer.solve does)
+    reset_thread_pool()
+    run.scen = [ScenarioModel(run.inst, w, p, run.keys, run.so.threads, run.so.seed) for w, p in run.probs.items()]
+    run.scale = min(objective_scale(s.cost0) for s in run.scen)
+    for s in run.scen:
+        s.set_scale(run.scale)
+        s.add_prox_rows(run.max_blocks)
+    run.prob = np.array([s.prob for s in run.scen])
+    run.seconds["build"] = time.perf_counter() - t0
 
 
-__all__ = ["HedgingOptions", "HedgingResult", "ITERATION_COLUMNS", "progressive_hedging"]
+def _solve_all(run: _Run, prox: bool, w_b: np.ndarray, w_n: np.ndarray, prox_b: np.ndarray | None,
+               prox_n: np.ndarray, bbar: np.ndarray, nbar: np.ndarray, gap: float) -> list[Solved] | None:
+    """Solve every scenario with prices W (per scenario, or one vector for all) and, with
+    ``prox``, the proximal term around the mean; None if the time limit ends first."""
+    out = []
+    lin = (1.0 - 2.0 * bbar) / 2.0 if prox else None  # rho/2 (1 - 2 bbar) b: prox_b holds rho
+    for i, s in enumerate(run.scen):
+        if run.out_of_time():
+            return None
+        wb, wn = (w_b[i], w_n[i]) if np.ndim(w_b) == 2 else (w_b, w_n)
+        s.set_objective(lin, wb, wn, prox_b, prox_n / 2.0, nbar)
+        start = None
+        if s.solution is not None:
+            start = s.solution.copy()
+            k = np.flatnonzero(s.has)
+            start[s.q_col[k]] = prox_q(start[s.n_col[k]], nbar[k], run.max_blocks[k]) if prox else 0.0
+        r = s.run(run.per_solve_limit(run.n_scen - i), gap, start)
+        run.solves += 1
+        if r["has"]:
+            s.solution = r["x"]
+        out.append(r)
+    return out
+
+
+def _first_stage(run: _Run, res: list[Solved]) -> tuple[np.ndarray, np.ndarray]:
+    """Builds and blocks of each scenario's solution (rows: scenarios), rounded to integers."""
+    b = np.zeros((run.n_scen, run.nk))
+    n = np.zeros((run.n_scen, run.nk))
+    for i, (s, r) in enumerate(zip(run.scen, res, strict=True)):
+        k = np.flatnonzero(s.has)
+        b[i, k] = np.round(r["x"][s.b_col[k]])
+        n[i, k] = np.round(r["x"][s.n_col[k]])
+    return b, n
+
+
+def _iteration_zero(run: _Run) -> _State | HedgingResult:
+    """Iteration 0: each scenario alone (the wait-and-see problems, whose bounds give the
+    first lower bound), the penalties and the first candidate; a result if some scenario fails."""
+    zeros = np.zeros(run.nk)
+    res = _solve_all(run, False, zeros, zeros, None, zeros, zeros, zeros, run.sub_gap)
+    if res is None or any(not r["has"] for r in res):
+        return _wait_and_see_failed(run, res)
+    lb = None
+    if all(r["bound"] is not None for r in res):
+        lb = float(sum(s.prob * r["bound"] for s, r in zip(run.scen, res, strict=True)))
+    st = _initial_state(run, res, lb)
+    name, cost = _try_candidate(run, st)
+    st.converged = _record(run, st, 0, name, cost)
+    return st
+
+
+def _wait_and_see_failed(run: _Run, res: list[Solved] | None) -> HedgingResult:
+    """The result when some scenario has no plan alone: infeasible, or out of time."""
+    if res is not None and any(r["infeasible"] for r in res):
+        bad = [s.id for s, r in zip(run.scen, res, strict=True) if r["infeasible"]]
+        run.messages.append(f"scenario(s) {', '.join(bad)} have no plan even alone: no first stage can serve them")
+        return _result(run, Status.INFEASIBLE, None, None, False, [], None)
+    run.messages.append("the time limit ended before every scenario had a plan alone")
+    return _result(run, Status.NO_SOLUTION, None, None, False, [], None)
+
+
+def _initial_state(run: _Run, res: list[Solved], lb: float | None) -> _State:
+    """The state after iteration 0: its first stages and mean, cost-proportional penalties, the first prices."""
+    nk = run.nk
+    b_w, n_w = _first_stage(run, res)
+    bbar, nbar = run.prob @ b_w, run.prob @ n_w
+    # cost-proportional rho from each first-stage variable's objective coefficient
+    c_b = np.zeros(nk)
+    c_n = np.zeros(nk)
+    for s in run.scen:
+        k = np.flatnonzero(s.has)
+        c_b[k] = np.maximum(c_b[k], np.abs(s.cost0[s.b_col[k]]))
+        c_n[k] = np.maximum(c_n[k], np.abs(s.cost0[s.n_col[k]]))
+    spread_n = np.maximum(1.0, n_w.max(axis=0) - n_w.min(axis=0))
+    rho_b = run.opts.rho_factor * np.maximum(c_b, c_n)  # a free build still costs its blocks
+    rho_n = run.opts.rho_factor * c_n / spread_n
+    W_b = rho_b * (b_w - bbar)
+    W_n = rho_n * (n_w - nbar)
+    no_prices = (np.zeros((run.n_scen, nk)), np.zeros((run.n_scen, nk)))
+    return _State(b_w, n_w, bbar, nbar, rho_b, rho_n, W_b, W_n, no_prices, lb=lb)
+
+
+def _iterate(run: _Run, st: _State) -> str:
+    """PH iterations until the scenarios agree, the bounds meet the target gap, or a limit
+    ends the run; why it stopped (``converged``, ``gap``, ``iterations`` or ``time``)."""
+    if st.converged:
+        return "converged"
+    it = 0
+    while True:
+        gap = st.gap
+        if gap is not None and gap <= run.so.mip_gap:
+            return "gap"
+        if it >= run.opts.max_iterations:
+            return "iterations"
+        if run.out_of_time():
+            return "time"
+        it += 1
+        if not _ph_iteration(run, st, it):
+            return "time"
+        if st.converged:
+            return "converged"
+
+
+def _ph_iteration(run: _Run, st: _State, it: int) -> bool:
+    """Iteration ``it``: solves with prices and the proximal term, new mean and prices, a
+    candidate, the Lagrangian bound when due; False if the time limit ended the solves."""
+    # scenario solves with prices W and the proximal term around xbar
+    res = _solve_all(run, True, st.W_b, st.W_n, st.rho_b, st.rho_n, st.bbar, st.nbar, run.sub_gap)
+    if res is None or any(not r["has"] for r in res):
+        return False
+    st.b_w, st.n_w = _first_stage(run, res)
+    st.bbar, st.nbar = run.prob @ st.b_w, run.prob @ st.n_w
+    st.W_b = st.W_b + st.rho_b * (st.b_w - st.bbar)
+    st.W_n = st.W_n + st.rho_n * (st.n_w - st.nbar)
+    name, cost = _try_candidate(run, st)
+    opts = run.opts
+    if opts.bound_every and (it % opts.bound_every == 0 or st.agree or it == opts.max_iterations):
+        _lagrangian_bound(run, st)
+    st.converged = _record(run, st, it, name, cost)
+    return True
+
+
+def _lagrangian_bound(run: _Run, st: _State) -> None:
+    """sum_w p_w (dual bound of min C_w + W_w x): valid since sum_w p_w W_w = 0; kept if it raises the lower bound."""
+    if run.out_of_time():
+        return
+    lres = _solve_all(run, False, st.W_b, st.W_n, None, np.zeros(run.nk), st.bbar, st.nbar, run.sub_gap)
+    if lres is not None and all(r["bound"] is not None for r in lres):
+        lag = float(sum(s.prob * r["bound"] for s, r in zip(run.scen, lres, strict=True)))
+        if st.lb is None or lag > st.lb:
+            st.lb = lag
+            st.bound_prices = (st.W_b / run.scale, st.W_n / run.scale)
+
+
+def _record(run: _Run, st: _State, it: int, name: str, cost: float | None) -> bool:
+    """Log iteration ``it`` (a row of ITERATION_COLUMNS); whether the scenarios agree."""
+    dis = float(run.prob @ (np.abs(st.b_w - st.bbar).sum(axis=1) + np.abs(st.n_w - st.nbar).sum(axis=1)))
+    sites = {run.site_of[i] for i in range(run.nk) if np.ptp(st.n_w[:, i]) > 0 or np.ptp(st.b_w[:, i]) > 0}
+    st.iters.append([it, round(time.perf_counter() - run.t_start, 3), dis, len(sites), st.lb, st.ub, st.gap, cost, name])
+    return dis < 1e-9
+
+
+# ----------------------------------------------------------------------------- candidates
+def _try_candidate(run: _Run, st: _State) -> tuple[str, float | None]:
+    """Evaluate this iteration's candidate — the consensus if the scenarios agree, else the
+    rounded mean — keeping it if it is the best so far; its name and expected cost."""
+    if st.agree:
+        return "consensus", _consider(run, st, st.b_w[0], st.n_w[0])
+    return "rounded mean", _consider(run, st, *_rounded_mean(run, st.bbar, st.nbar))
+
+
+def _consider(run: _Run, st: _State, b: np.ndarray, n: np.ndarray) -> float | None:
+    """The expected cost of first stage (b, n); it becomes the best candidate if it lowers the upper bound."""
+    cost = _candidate_cost(run, b, n)
+    if cost is not None and (st.ub is None or cost < st.ub):
+        st.ub, st.best_b, st.best_n = cost, b.copy(), n.copy()
+    return cost
+
+
+def _candidate_cost(run: _Run, b: np.ndarray, n: np.ndarray) -> float | None:
+    """Expected cost of fixed builds, each scenario re-planned; None if infeasible in some
+    scenario or not finished in time (only infeasibility is remembered)."""
+    key = tuple(n.astype(int))
+    if key in run.evaluated:
+        return run.evaluated[key]
+    nk = run.nk
+    total = 0.0
+    for i, s in enumerate(run.scen):
+        if (b[~s.has] > 0).any():
+            run.evaluated[key] = None
+            return None
+        if run.out_of_time():
+            return None
+        s.fix_first_stage(b, n)
+        try:
+            s.set_objective(None, np.zeros(nk), np.zeros(nk), None, None, np.zeros(nk))
+            r = s.run(run.per_solve_limit(run.n_scen - i), run.sub_gap, None)
+        finally:
+            s.fix_first_stage(None, None)
+        run.solves += 1
+        if r["infeasible"]:
+            run.evaluated[key] = None
+            return None
+        if not r["has"]:  # out of time: unknown, may be tried again
+            return None
+        total += s.prob * r["objective"]
+    run.evaluated[key] = total
+    return total
+
+
+def _rounded_mean(run: _Run, bbar: np.ndarray, nbar: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """One build per site: the choice with the largest mean weight if that site's weights sum to >= 1/2."""
+    b, n = np.zeros(run.nk), np.zeros(run.nk)
+    by_site: dict[str, list[int]] = {}
+    for i, s in enumerate(run.site_of):
+        by_site.setdefault(s, []).append(i)
+    for idx in by_site.values():
+        if bbar[idx].sum() >= 0.5 - 1e-9:
+            i = max(idx, key=lambda j: bbar[j])
+            b[i] = 1
+            n[i] = min(run.max_blocks[i], max(1.0, round(nbar[i] / max(bbar[i], 1e-9))))
+    return b, n
+
+
+# ----------------------------------------------------------------------------- the result
+def _recheck(run: _Run, st: _State) -> PlanEvaluation:
+    """The best builds, re-planned in each scenario through the ordinary solve and verified."""
+    assert st.best_b is not None and st.best_n is not None, "a best candidate to re-check"
+    t0 = time.perf_counter()
+    builds = builds_table(run.prep, run.keys, st.best_b, st.best_n)
+    rest = run.left()
+    runner = _Runner(run.so.with_(time_limit=None if rest is None else max(10.0, rest / run.n_scen), mip_gap=run.sub_gap,
+                                  diagnose_time_limit=10.0), run.opts.verify)
+    best = _evaluate(runner, run.inst, "progressive-hedging", "builds agreed by progressive hedging", builds)
+    run.seconds["recheck"] = time.perf_counter() - t0
+    run.solves += runner.solves
+    run.messages += runner.messages
+    return best
+
+
+def _final_result(run: _Run, st: _State, stop_reason: str, best: PlanEvaluation) -> HedgingResult:
+    """The result with the re-checked best plan: its expected cost, the gap, status and why the run stopped."""
+    assert st.ub is not None, "a best candidate has a cost"
+    ub = st.ub
+    if best.feasible:
+        ub = best.expected_cost if best.expected_cost is not None else ub
+    else:
+        run.messages.append(f"the re-check could not re-plan scenario(s) {', '.join(best.infeasible_in)} with these builds "
+                            "within its limits; the expected cost is that of the in-loop evaluation")
+    gap = _gap(ub, st.lb)
+    status = Status.OPTIMAL if gap is not None and gap <= run.so.mip_gap and best.feasible else Status.FEASIBLE
+    why = {"gap": f"bounds within {100 * run.so.mip_gap:g} %", "converged": "all scenarios agree on the builds",
+           "iterations": f"iteration limit ({run.opts.max_iterations})", "time": "time limit"}.get(stop_reason, stop_reason)
+    run.messages.insert(0, f"stopped: {why}")
+    if status == Status.FEASIBLE and gap is not None:
+        run.messages.append(f"the plan is within {100 * gap:.2f} % of the lower bound; more iterations or time may close it")
+    return _result(run, status, ub, st.lb, st.converged, st.iters, best)
+
+
+def _no_plan(run: _Run, st: _State, stop_reason: str) -> HedgingResult:
+    """The result when no candidate was feasible (or evaluated) in every scenario."""
+    if any(v is None for v in run.evaluated.values()):
+        run.messages.append(f"no evaluated first stage was feasible in every scenario (stopped: {stop_reason or 'time'})")
+    else:
+        run.messages.append("the time limit ended before any first stage was evaluated in every scenario; "
+                            "raise --time-limit")
+    return _result(run, Status.NO_SOLUTION, None, st.lb, st.converged, st.iters, None)
+
+
+def _result(run: _Run, status: Status, ub: float | None, lb: float | None, converged: bool, iters: list[list[Any]],
+            best: PlanEvaluation | None) -> HedgingResult:
+    """The :class:`HedgingResult` of the run, its clock stopped."""
+    run.seconds["total"] = time.perf_counter() - run.t_start
+    return HedgingResult(run.inst.name, run.inst.horizon.currency, status, ub, lb, _gap(ub, lb), converged,
+                         pd.DataFrame(iters, columns=ITERATION_COLUMNS), best, run.seconds, run.solves, run.messages,
+                         run.opts, run.so)
+
+
+__all__ = ["DEFAULT_OPTIONS", "HedgingOptions", "HedgingResult", "ITERATION_COLUMNS", "progressive_hedging"]

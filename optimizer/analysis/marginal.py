@@ -44,18 +44,18 @@ from __future__ import annotations
 
 import logging
 import math
-from typing import TYPE_CHECKING
+from collections.abc import Iterator
+from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 import pyomo.environ as pyo
-from pyomo.contrib.solver.common.factory import SolverFactory
-from pyomo.contrib.solver.common.results import TerminationCondition
-from pyomo.core.expr.visitor import identify_variables
 
-from ..instance.derive import share_weight
+from optimizer.instance.derive import share_weight
+from optimizer.model import Context
+from optimizer.solver import fixed_lp_duals
 
 if TYPE_CHECKING:
-    from ..plan import Plan
+    from optimizer.plan import Plan
 
 log = logging.getLogger(__name__)
 
@@ -76,40 +76,43 @@ def marginal_values(plan: Plan, *, time_limit: float | None = None) -> pd.DataFr
     """Marginal values of a solved plan's limits, in planners' units (see the module doc).
 
     ``plan`` must come from ``optimizer.solve(..., keep_model=True)`` and have a solution.
-    The model is restored afterwards (integer domains and fixings as before, the plan's
-    values untouched). ``df.attrs`` holds the LP and MIP objectives.
+    The Pyomo model is not changed (the fixed LP is solved on a copy in HiGHS,
+    :func:`optimizer.solver.fixed_lp_duals`). ``df.attrs`` holds the LP and MIP objectives.
     """
     m, ctx = plan.model, plan.context
     if m is None or ctx is None:
         raise MarginalValueError("marginal values need the solved model: solve with keep_model=True")
     if not plan.has_solution:
         raise MarginalValueError(f"the plan has no solution (status {plan.status})")
-    families = ("grid_limit", "export_cap", "supply_limit", "domestic_share", "subsidy_needs_qualification")
-    duals, lp_obj, fixed_rows = _fixed_lp_duals(m, families, time_limit)
+    priced = [con for family in ctx.limits.values() for con in family.values()]
+    try:
+        duals, lp_obj, fixed_rows = fixed_lp_duals(m, priced, time_limit)
+    except RuntimeError as exc:
+        raise MarginalValueError(str(exc)) from None
     prep = ctx.prep
     cur = prep.inst.horizon.currency
     prob = {w.id: w.probability for w in prep.scenarios}
-    rows: list[list] = []
+    rows: list[list[Any]] = []
 
-    def add(kind, record, p, w, con, value, unit, meaning):
+    def add(kind: str, record: str, p: str, w: str, con: Any, value: float, unit: str, meaning: str) -> None:
         if con in fixed_rows:
             value, meaning = math.nan, NOT_PRICED
         rows.append([kind, record, p, w, _clean(value), unit, meaning, con.name, _clean(_slack(con))])
 
-    qual = dict(_items(m, "subsidy_needs_qualification"))
-    for (s, p, w), con in _items(m, "grid_limit"):
+    qual = dict(_items(ctx, "subsidy_needs_qualification"))
+    for (s, p, w), con in _items(ctx, "grid_limit"):
         y = duals.get(con, 0.0) + (duals.get(qual[s, p, w], 0.0) if (s, p, w) in qual else 0.0)
         add("grid", s, p, w, con, -y, f"{cur}/MW",
             f"expected discounted cost saved by 1 MW more grid at {s} throughout {p}")
-    for (lab, p, w, _i), con in _items(m, "export_cap"):
+    for (lab, p, w, _i), con in _items(ctx, "export_cap"):
         add("export_cap", lab, p, w, con, -duals.get(con, 0.0), f"{cur}/unit",
             f"expected discounted cost saved if cap '{lab}' allowed 1 unit more in {p}")
-    for (k, p, w), con in _items(m, "supply_limit"):
+    for (k, p, w), con in _items(ctx, "supply_limit"):
         add("supply", k, p, w, con, -duals.get(con, 0.0), f"{cur}/unit",
             f"expected discounted cost saved by 1 unit more supply of {k} in {p}")
-    share_rows = getattr(m, "_share_rows", {})
+    share_rows = ctx.share_rows
     systems = {k.id: k for k in prep.inst.systems}
-    for (lab, p, w), con in _items(m, "domestic_share"):
+    for (lab, p, w), con in _items(ctx, "domestic_share"):
         t, terms = share_rows[lab, p, w]
         installed = sum(share_weight(systems[k], t.measure) * _v(ctx.in_service[s, k, p, w]) for s, k in terms)
         add("share_target", lab, p, w, con, duals.get(con, 0.0) * installed / 100.0, f"{cur}/pp",
@@ -120,9 +123,13 @@ def marginal_values(plan: Plan, *, time_limit: float | None = None) -> pd.DataFr
     kinds = {k: i for i, k in enumerate(KINDS)}
     periods = {p: i for i, p in enumerate(prep.periods)}
     scen = {w: i for i, w in enumerate([*prob, ALL])}
-    df = df.sort_values(["kind", "record", "period", "scenario"], kind="stable",
-                        key=lambda c: c.map({"kind": kinds, "period": periods, "scenario": scen}.get(c.name, {})).fillna(-1)
-                        if c.name != "record" else c).reset_index(drop=True)
+    ranks: dict[str, dict[str, int]] = {"kind": kinds, "period": periods, "scenario": scen}
+
+    def rank(c: pd.Series) -> pd.Series:
+        """Sort key of a column: the rank of each value where an order is given (-1, i.e. first, if not listed)."""
+        return c if c.name == "record" else c.map(ranks.get(str(c.name), {})).fillna(-1)
+
+    df = df.sort_values(["kind", "record", "period", "scenario"], kind="stable", key=rank).reset_index(drop=True)
     df.attrs.update({
         "lp_objective": lp_obj, "mip_objective": plan.objective,
         "objective": "expected discounted cost" if plan.risk is None or plan.risk.weight == 0 else "risk-averse objective (CVaR)",
@@ -133,59 +140,33 @@ def marginal_values(plan: Plan, *, time_limit: float | None = None) -> pd.DataFr
     return df
 
 
-def _fixed_lp_duals(m: pyo.ConcreteModel, families: tuple[str, ...], time_limit: float | None) -> tuple[dict, float, set]:
-    """Fix every non-continuous variable at its value, relax it, solve the LP, restore.
-
-    Returns the row duals, the LP objective and the rows of ``families`` whose every
-    variable is fixed (their duals mean nothing)."""
-    saved = []
-    for var in m.component_data_objects(pyo.Var, descend_into=True):
-        if var.is_continuous():
-            continue
-        saved.append((var, var.fixed, var.domain))
-        if var.value is not None:  # (None: not in any row, not sent to HiGHS)
-            var.fix(round(var.value))
-        var.domain = pyo.Reals
-    try:
-        fixed_rows = {con for name in families for _, con in _items(m, name)
-                      if not any(True for _ in identify_variables(con.body, include_fixed=False))}
-        opt = SolverFactory("highs")
-        res = opt.solve(m, time_limit=time_limit, load_solutions=False, raise_exception_on_nonoptimal_result=False,
-                        solver_options={"random_seed": 0})
-        if res.termination_condition != TerminationCondition.convergenceCriteriaSatisfied:
-            raise MarginalValueError(f"the LP with the discrete decisions fixed did not solve to optimality "
-                                     f"({res.termination_condition.name})")
-        duals = res.solution_loader.get_duals()
-        obj = res.incumbent_objective
-        if obj is None:  # an LP whose every variable is fixed: nothing left to optimise
-            obj = float(pyo.value(next(m.component_data_objects(pyo.Objective, active=True))))
-        return duals, float(obj), fixed_rows
-    finally:
-        for var, fixed, domain in saved:
-            var.domain = domain
-            if not fixed:
-                var.unfix()
-
-
-def _items(m, name: str):
-    comp = getattr(m, name, None)
+def _items(ctx: Context, family: str) -> list[tuple[Any, Any]]:
+    """(index, constraint data) of a priced constraint family (empty if the model has none)."""
+    comp = ctx.limits.get(family)
     if comp is None:
         return []
     return [(idx, comp[idx]) for idx in comp]
 
 
-def _v(x) -> float:
+def _v(x: Any) -> float:
+    """Value of a Pyomo variable or expression; plain numbers pass through."""
     return float(pyo.value(x)) if not isinstance(x, (int, float)) else float(x)
 
 
-def _slack(con) -> float:
+def _slack(con: Any) -> float:
+    """Slack of a constraint at the solution (NaN if Pyomo cannot compute it)."""
     try:
         return float(con.slack())
     except (ValueError, TypeError):
         return math.nan
 
 
-def _clean(x: float) -> float:
+def _rows(df: pd.DataFrame) -> Iterator[Any]:
+    """The rows of ``df`` as named tuples (``df.itertuples()``), typed ``Any``: their fields are its columns."""
+    return iter(df.itertuples())
+
+
+def _clean(x: float | None) -> float:
     """Round away solver noise (relative 1e-9) without touching real values."""
     if x is None or math.isnan(x):
         return math.nan
@@ -214,13 +195,13 @@ def _subsidies(plan: Plan, prob: dict[str, float], cur: str) -> pd.DataFrame:
     prep = plan.context.prep
     pol = plan.tables["policy"]
     rows = []
-    for r in pol[pol["kind"] == "energy_subsidy"].itertuples():
+    for r in _rows(pol[pol["kind"] == "energy_subsidy"]):
         usd = float(r.usd_per_year) * prep.opex_factor[r.period] * prob.get(r.scenario, 0.0)
         rows.append(["subsidy", f"{r.policy}@{r.scope}", r.period, r.scenario, _clean(usd), cur,
                      (f"energy subsidy captured at {r.scope} in {r.period} (expected, discounted; "
                       f"{float(r.usd_per_year):,.0f} {cur} per year in this scenario)"), "", math.nan])
     costs = plan.tables["costs"]
-    for r in costs[costs["category"] == "site_capex_subsidy"].itertuples():
+    for r in _rows(costs[costs["category"] == "site_capex_subsidy"]):
         rows.append(["subsidy", "capex", r.period, r.scenario, _clean(-float(r.discounted_usd) * float(r.probability)), cur,
                      f"capex subsidy captured on builds decided in {r.period} (expected, discounted)", "", math.nan])
     df = pd.DataFrame(rows, columns=COLUMNS)
@@ -228,5 +209,5 @@ def _subsidies(plan: Plan, prob: dict[str, float], cur: str) -> pd.DataFrame:
         tot = df.groupby(["record", "period"], sort=False)["value"].sum().reset_index()
         df = pd.concat([df, pd.DataFrame([["subsidy", r.record, r.period, ALL, _clean(r.value), cur,
                                            "subsidy captured, expected over scenarios (discounted)", "", math.nan]
-                                          for r in tot.itertuples()], columns=COLUMNS)], ignore_index=True)
+                                          for r in _rows(tot)], columns=COLUMNS)], ignore_index=True)
     return df

@@ -20,11 +20,26 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
-from . import plots
-from .plots import Source, expected, load_summary, periods_of, probabilities, resolve
+from optimizer.analysis.figures import (
+    Source,
+    all_figures,
+    compute_split,
+    expected,
+    figure_png,
+    grid_mw,
+    periods_of,
+    probabilities,
+    resolve,
+)
+from optimizer.results.format import money, money_short, number, pct
+from optimizer.results.read import read_plan
 
 if TYPE_CHECKING:
-    from ..instance.schema import Instance
+    from matplotlib.figure import Figure
+
+    from optimizer.instance.schema import Instance
+
+Tables = dict[str, pd.DataFrame]
 
 _CSS = """
 body{font-family:-apple-system,'Segoe UI',Roboto,Helvetica,Arial,sans-serif;color:#222;margin:0;background:#fafafa}
@@ -74,32 +89,18 @@ _CAPTIONS = {
 
 # --------------------------------------------------------------------------- formatting
 
-def _money(x: float | None, cur: str = "USD") -> str:
-    if x is None or (isinstance(x, float) and np.isnan(x)):
-        return "–"
-    sym = "$" if cur.upper() == "USD" else f"{cur} "
-    a = abs(x)
-    sign = "-" if x < 0 else ""
-    for div, suf in ((1e9, " bn"), (1e6, " M"), (1e3, " k")):
-        if a >= div:
-            y = a / div
-            return f"{sign}{sym}{y:,.{0 if y >= 100 else (1 if y >= 10 else 2)}f}{suf}"
-    return f"{sign}{sym}{a:,.0f}"
-
-
-def _num(x: Any, digits: int = 1) -> str:
+def _cell(x: Any) -> str:
+    """A table cell: numbers with :func:`~optimizer.results.format.number`, flags as yes/no,
+    missing values as a dash, text escaped."""
     if x is None or (isinstance(x, float) and np.isnan(x)):
         return "–"
     if isinstance(x, (bool, np.bool_)):
         return "yes" if x else "no"
     if isinstance(x, (int, np.integer)):
-        return f"{x:,d}"
+        return number(int(x))
     if isinstance(x, (float, np.floating)):
-        if abs(x) < 1e-9:
-            return "0"
-        if abs(x - round(x)) < 1e-6 and abs(x) >= 1:
-            return f"{x:,.0f}"
-        return f"{x:,.{digits}f}" if abs(x) >= 1 else f"{x:.3g}"
+        v = float(x)
+        return "0" if abs(v) < 1e-9 else number(v)
     return html.escape(str(x))
 
 
@@ -120,8 +121,8 @@ def _table(df: pd.DataFrame, *, fmt: dict[str, Any] | None = None, left: tuple[s
     out.append("</tr></thead><tbody>")
     for row in d.itertuples(index=False):
         out.append("<tr>")
-        for c, v in zip(cols, row):
-            txt = fmt[c](v) if c in fmt else _num(v)
+        for c, v in zip(cols, row, strict=True):
+            txt = fmt[c](v) if c in fmt else _cell(v)
             cls = ["l"] if is_text[c] else []
             if c in classes:
                 extra = classes[c](v)
@@ -133,12 +134,12 @@ def _table(df: pd.DataFrame, *, fmt: dict[str, Any] | None = None, left: tuple[s
     return "".join(out)
 
 
-def _img(fig, alt: str) -> str:
-    data = base64.b64encode(plots.figure_png(fig)).decode("ascii")
+def _img(fig: Figure, alt: str) -> str:
+    data = base64.b64encode(figure_png(fig)).decode("ascii")
     return f'<img alt="{html.escape(alt)}" src="data:image/png;base64,{data}">'
 
 
-def _figure(figs: dict, name: str) -> str:
+def _figure(figs: dict[str, Figure], name: str) -> str:
     if name not in figs:
         return ""
     cap = _CAPTIONS.get(name, "")
@@ -147,7 +148,7 @@ def _figure(figs: dict, name: str) -> str:
 
 # --------------------------------------------------------------------------- sections
 
-def _headline(summary: dict, inst: Instance, probs: dict[str, float]) -> str:
+def _headline(summary: dict[str, Any], inst: Instance, probs: dict[str, float]) -> str:
     cur = inst.horizon.currency
     status = str(summary.get("status", "unknown"))
     cls = "status-optimal" if status == "optimal" else ("status-feasible" if status == "feasible" else "status-bad")
@@ -157,10 +158,11 @@ def _headline(summary: dict, inst: Instance, probs: dict[str, float]) -> str:
     size = summary.get("model_size") or {}
     cards = [
         ("status", f'<span class="{cls}">{html.escape(status)}</span>'),
-        ("expected discounted cost", _money(summary.get("objective"), cur)),
-        ("best bound", _money(summary.get("best_bound"), cur)),
-        ("MIP gap", "–" if gap is None else f"{100 * gap:.3f} %"),
-        ("scenarios", ", ".join(f"{html.escape(w)} ({p:.2f})" for w, p in probs.items()) if len(probs) > 1 else "1 (deterministic)"),
+        ("expected discounted cost", money(summary.get("objective"), cur)),
+        ("best bound", money(summary.get("best_bound"), cur)),
+        ("MIP gap", "–" if gap is None else pct(100 * gap, 3)),
+        ("scenarios", ", ".join(f"{html.escape(w)} ({p:.2f})" for w, p in probs.items()) if len(probs) > 1
+         else "1 (deterministic)"),
         ("time", f"{total_s:.1f} s" if secs else "–"),
     ]
     if size:
@@ -169,7 +171,7 @@ def _headline(summary: dict, inst: Instance, probs: dict[str, float]) -> str:
     risk = summary.get("risk")
     if risk:
         cards.append(("risk", (f"CVaR α={risk.get('alpha')} weight={risk.get('weight')}; expected cost "
-                               f"{_money(summary.get('expected_cost'), cur)}")))
+                               f"{money(summary.get('expected_cost'), cur)}")))
     out = ['<div class="cards">']
     out += [f'<div class="card"><div class="k">{k}</div><div class="v">{v}</div></div>' for k, v in cards]
     out.append("</div>")
@@ -179,7 +181,7 @@ def _headline(summary: dict, inst: Instance, probs: dict[str, float]) -> str:
     return "".join(out)
 
 
-def _builds(t: dict, inst: Instance) -> str:
+def _builds(t: Tables, inst: Instance) -> str:
     b = t["builds"]
     if len(b) == 0:
         return '<p class="note">No site is built or converted; only existing capacity is used.</p>'
@@ -194,12 +196,12 @@ def _builds(t: dict, inst: Instance) -> str:
     tot = pd.DataFrame([{"site": "total", "kind": "", "jurisdiction": "", "option": "", "decided": "", "online": "",
                          "blocks": "", "IT MW": b["it_mw"].sum(), "capex": b["capex_usd"].sum()}])
     d = pd.concat([d, tot], ignore_index=True)
-    out = [_table(d, fmt={"capex": lambda x: _money(x, cur), "blocks": lambda x: _num(x) if x != "" else ""},
+    out = [_table(d, fmt={"capex": lambda x: money_short(x, cur), "blocks": lambda x: _cell(x) if x != "" else ""},
                   left=("site", "kind", "jurisdiction", "option", "decided", "online"))]
     existing = [s for s in inst.sites if s.existing is not None]
     if existing:
         out.append('<p class="note">Existing capacity: ' + ", ".join(
-            f"{html.escape(s.id)} {s.existing.it_mw:g} MW" for s in existing) + ".</p>")
+            f"{html.escape(s.id)} {s.existing.it_mw:g} MW" for s in existing if s.existing is not None) + ".</p>")
     return "".join(out)
 
 
@@ -212,7 +214,7 @@ def _pivot(df: pd.DataFrame, index: list[str], value: str, periods: list[str]) -
     return piv.reset_index()
 
 
-def _fleet(t: dict, inst: Instance, probs: dict[str, float]) -> str:
+def _fleet(t: Tables, inst: Instance, probs: dict[str, float]) -> str:
     periods = periods_of(inst)
     fl = t["fleet"]
     if len(fl) == 0:
@@ -242,11 +244,12 @@ def _fleet(t: dict, inst: Instance, probs: dict[str, float]) -> str:
     if multi:
         for w in probs:
             d = _pivot(fl[fl["scenario"] == w], ["site", "system"], "units_in_service", periods)
-            out.append(f"<details><summary>Units in service — scenario {html.escape(w)}</summary>{_table(d, left=left)}</details>")
+            out.append(f"<details><summary>Units in service — scenario {html.escape(w)}</summary>"
+                       f"{_table(d, left=left)}</details>")
     return "".join(out)
 
 
-def _placement(t: dict, inst: Instance, probs: dict[str, float]) -> str:
+def _placement(t: Tables, inst: Instance, probs: dict[str, float]) -> str:
     tr = t["training"]
     if len(tr) == 0:
         return '<p class="note">No training jobs.</p>'
@@ -254,12 +257,12 @@ def _placement(t: dict, inst: Instance, probs: dict[str, float]) -> str:
     if len(probs) <= 1:
         d = d.drop(columns=["scenario"])
     return _table(d, left=("job", "scenario", "site", "family", "from", "to"),
-                  fmt={"placed": lambda v: "yes" if v else "NOT PLACED", "site": lambda v: _num(v) if v else "–",
-                       "family": lambda v: _num(v) if v else "–"},
+                  fmt={"placed": lambda v: "yes" if v else "NOT PLACED", "site": lambda v: _cell(v) if v else "–",
+                       "family": lambda v: _cell(v) if v else "–"},
                   classes={"placed": lambda v: None if v else "bad"})
 
 
-def _routing(t: dict, inst: Instance, probs: dict[str, float]) -> str:
+def _routing(t: Tables, inst: Instance, probs: dict[str, float]) -> str:
     periods = periods_of(inst)
     dm = t["demand"]
     if len(dm) == 0:
@@ -267,59 +270,63 @@ def _routing(t: dict, inst: Instance, probs: dict[str, float]) -> str:
     multi = len(probs) > 1
     lab = " (expected over scenarios)" if multi else ""
     e = expected(dm, ["region", "period"], ["demand_pflops", "served_pflops", "unserved_pflops"], probs)
-    rows = []
+    rows: list[dict[str, Any]] = []
     for g in [r.id for r in inst.regions if r.id in set(e["region"])]:
-        row = {"region": g}
+        row: dict[str, Any] = {"region": g}
         for p in periods:
             x = e[(e["region"] == g) & (e["period"] == p)]
             dem = float(x["demand_pflops"].sum())
-            row[p] = "–" if dem <= 0 else f"{100 * float(x['served_pflops'].sum()) / dem:.1f} %"
+            row[p] = "–" if dem <= 0 else pct(100 * float(x["served_pflops"].sum()) / dem)
         row["unserved PFLOPS (sum over periods)"] = float(e[e["region"] == g]["unserved_pflops"].sum())
         rows.append(row)
     tot = e.groupby("period")[["demand_pflops", "served_pflops"]].sum()
+    dem_by, served_by = tot["demand_pflops"].to_dict(), tot["served_pflops"].to_dict()
     row = {"region": "all"}
     for p in periods:
-        row[p] = f"{100 * tot.loc[p, 'served_pflops'] / tot.loc[p, 'demand_pflops']:.1f} %" if p in tot.index and \
-            tot.loc[p, "demand_pflops"] > 0 else "–"
+        dem = float(dem_by.get(p, 0.0))
+        row[p] = pct(100 * float(served_by[p]) / dem) if dem > 0 else "–"
     row["unserved PFLOPS (sum over periods)"] = float(e["unserved_pflops"].sum())
     rows.append(row)
-    out = [f"<h3>Share of inference demand served{lab}</h3>",
-           _table(pd.DataFrame(rows), left=("region",), classes={p: (lambda v: "bad" if isinstance(v, str) and v not in ("–", "100.0 %") else None)
-                                                                for p in periods})]
+    short = {p: (lambda v: "bad" if isinstance(v, str) and v not in ("–", "100.0 %") else None) for p in periods}
+    out = [f"<h3>Share of inference demand served{lab}</h3>", _table(pd.DataFrame(rows), left=("region",), classes=short)]
     inf = t["inference"]
     if len(inf):
         last = periods[-1]
         r = expected(inf, ["region", "site", "period"], ["pflops"], probs)
         lat = inf.groupby(["region", "site"])["latency_ms"].first()
         piv = _pivot(r, ["region", "site"], "pflops", periods)
-        piv["latency ms"] = [lat.get((a, b), np.nan) for a, b in zip(piv["region"], piv["site"])]
-        piv = piv.sort_values(["region", last] if last in piv.columns else ["region"], ascending=[True, False] if last in piv.columns else True)
+        piv["latency ms"] = [lat.get((a, b), np.nan) for a, b in zip(piv["region"], piv["site"], strict=True)]
+        if last in piv.columns:
+            piv = piv.sort_values(["region", last], ascending=[True, False])
+        else:
+            piv = piv.sort_values(["region"], ascending=True)
         out.append(f"<h3>Inference routes: PFLOPS served from each site{lab}</h3>")
         out.append(_table(piv, left=("region", "site"), fmt={"latency ms": lambda v: f"{v:.1f}"}))
     return "".join(out)
 
 
-def _power(t: dict, inst: Instance, probs: dict[str, float]) -> str:
+def _power(t: Tables, inst: Instance, probs: dict[str, float]) -> str:
     periods = periods_of(inst)
     sp = t["site_power"]
     if len(sp) == 0:
         return ""
     e = expected(sp, ["site", "period"], ["grid_draw_mw"], probs)
-    grid = plots._grid_mw(inst)
+    grid = grid_mw(t)
     built = sp.groupby("site")["built_it_mw"].max()
     rows = []
     for s in [x.id for x in inst.sites if built.get(x.id, 0.0) > 1e-6]:
-        row = {"site": s}
+        row: dict[str, Any] = {"site": s}
         for p in periods:
             x = float(e[(e["site"] == s) & (e["period"] == p)]["grid_draw_mw"].sum())
             g = grid.get((s, p), 0.0)
-            row[p] = "–" if g <= 0 else f"{100 * x / g:.0f} % of {g:,.0f} MW"
+            row[p] = "–" if g <= 0 else f"{pct(100 * x / g, 0)} of {g:,.0f} MW"
         rows.append(row)
     lab = " (expected)" if len(probs) > 1 else ""
-    return f"<h3>Grid connection taken (draw incl. redundancy headroom){lab}</h3>" + _table(pd.DataFrame(rows), left=("site",) + tuple(periods))
+    return (f"<h3>Grid connection taken (draw incl. redundancy headroom){lab}</h3>"
+            + _table(pd.DataFrame(rows), left=("site",) + tuple(periods)))
 
 
-def _costs(t: dict, inst: Instance, probs: dict[str, float]) -> str:
+def _costs(t: Tables, inst: Instance, probs: dict[str, float]) -> str:
     periods = periods_of(inst)
     c = t["costs"]
     if len(c) == 0:
@@ -335,20 +342,20 @@ def _costs(t: dict, inst: Instance, probs: dict[str, float]) -> str:
     d = piv.reset_index()
     undisc = e.groupby("category")["undiscounted_usd"].sum()
     d["undiscounted total"] = [undisc.get(cat, undisc.sum()) if cat != "total" else undisc.sum() for cat in d["category"]]
-    money = {col: (lambda v: _money(v, cur)) for col in d.columns if col != "category"}
+    fmt = {col: (lambda v: money_short(v, cur)) for col in d.columns if col != "category"}
     out = [f"<h3>{'Expected d' if len(probs) > 1 else 'D'}iscounted cost by category and period</h3>",
-           _table(d, fmt=money, left=("category",))]
+           _table(d, fmt=fmt, left=("category",))]
     if len(probs) > 1:
         by = c.groupby("scenario")["discounted_usd"].sum()
         sc = pd.DataFrame({"scenario": list(probs), "probability": [probs[w] for w in probs],
                            "discounted cost": [by.get(w, 0.0) for w in probs]})
-        out.append("<h3>Discounted cost by scenario</h3>" + _table(sc, fmt={"discounted cost": lambda v: _money(v, cur),
+        out.append("<h3>Discounted cost by scenario</h3>" + _table(sc, fmt={"discounted cost": lambda v: money_short(v, cur),
                                                                            "probability": lambda v: f"{v:.2f}"},
                                                                   left=("scenario",)))
     return "".join(out)
 
 
-def _policy(t: dict, inst: Instance, probs: dict[str, float]) -> str:
+def _policy(t: Tables, inst: Instance, probs: dict[str, float]) -> str:
     """Each rule per scope (and scenario) as a row, periods as columns."""
     pol = t["policy"]
     if len(pol) == 0:
@@ -357,23 +364,24 @@ def _policy(t: dict, inst: Instance, probs: dict[str, float]) -> str:
     cur = inst.horizon.currency
     multi = len(probs) > 1
 
-    def nan(v) -> bool:
+    def nan(v: Any) -> bool:
         return v is None or (isinstance(v, float) and np.isnan(v))
 
-    def met(v) -> bool:
+    def met(v: Any) -> bool:
         return str(v).lower() == "true"
 
-    def cell(kind: str, r) -> str:
+    def cell(kind: str, r: Any) -> str:
         if kind == "energy_subsidy":
             if not met(r.met):
-                return "no compute there" if nan(r.value) else f"not received (domestic {100 * float(r.value):.0f} %)"
-            return f"{_money(float(r.usd_per_year), cur)}/yr (domestic {100 * float(r.value):.0f} %)"
+                return "no compute there" if nan(r.value) else f"not received (domestic {pct(100 * float(r.value), 0)})"
+            return f"{money_short(float(r.usd_per_year), cur)}/yr (domestic {pct(100 * float(r.value), 0)})"
         if kind == "share_target":
-            v = "no compute" if nan(r.value) else f"{100 * float(r.value):.1f} %"
-            return f"{v} vs ≥ {100 * float(r.limit):.0f} %" + ("" if met(r.met) else " MISSED")
+            share = "no compute" if nan(r.value) else pct(100 * float(r.value))
+            return f"{share} vs ≥ {pct(100 * float(r.limit), 0)}" + ("" if met(r.met) else " MISSED")
         if kind == "export_cap":
-            v, lim = float(r.value), float(r.limit)
-            return f"{_num(v)} of {_num(lim)}" + (" (binding)" if v >= lim - 1e-6 else "") + ("" if met(r.met) else " EXCEEDED")
+            used, cap = float(r.value), float(r.limit)
+            return (f"{number(used)} of {number(cap)}" + (" (binding)" if used >= cap - 1e-6 else "")
+                    + ("" if met(r.met) else " EXCEEDED"))
         return html.escape(f"{r.value} / {r.limit}")
 
     titles = {"energy_subsidy": "Energy subsidies: bill saving per year where received (domestic share of the site's compute)",
@@ -385,69 +393,71 @@ def _policy(t: dict, inst: Instance, probs: dict[str, float]) -> str:
         rows = []
         for key, h in g.groupby(keys, sort=False):
             key = key if isinstance(key, tuple) else (key,)
-            row = dict(zip(keys, key))
+            row: dict[str, Any] = dict(zip(keys, key, strict=True))
             for r in h.itertuples():
-                row[str(r.period)] = cell(kind, r)
+                row[str(r.period)] = cell(str(kind), r)
             rows.append(row)
         d = pd.DataFrame(rows)
         cols = keys + [p for p in periods if p in d.columns]
         d = d.reindex(columns=cols)
-        out.append(f"<h3>{html.escape(titles.get(kind, kind))}</h3>")
+        out.append(f"<h3>{html.escape(titles.get(str(kind), str(kind)))}</h3>")
         out.append(_table(d.fillna("–"), left=tuple(cols),
                           classes={p: (lambda v: "bad" if isinstance(v, str) and ("MISSED" in v or "EXCEEDED" in v) else
                                        ("good" if isinstance(v, str) and "/yr" in v else None)) for p in periods}))
     return "".join(out)
 
 
-def _idle(t: dict, inst: Instance, probs: dict[str, float]) -> str:
+def _idle(t: Tables, inst: Instance, probs: dict[str, float]) -> str:
     if len(t["compute_use"]) == 0:
         return ""
     periods = periods_of(inst)
-    cu = plots.compute_split(t, inst)
+    cu = compute_split(t, inst)
     e = expected(cu, ["period"], ["installed", "idle"], probs).set_index("period").reindex(periods).fillna(0.0)
+    installed, idle = e["installed"].to_dict(), e["idle"].to_dict()
     row = {"": "idle share of installed compute"}
     for p in periods:
-        row[p] = "–" if e.loc[p, "installed"] <= 0 else f"{100 * e.loc[p, 'idle'] / e.loc[p, 'installed']:.1f} %"
+        row[p] = "–" if float(installed[p]) <= 0 else pct(100 * float(idle[p]) / float(installed[p]))
     return _table(pd.DataFrame([row]), left=("",) + tuple(periods))
 
 
 # --------------------------------------------------------------------------- assembly
 
-def report_html(src: Source, inst: Instance | None = None, *, summary: dict | None = None, title: str | None = None,
-                figures: bool = True) -> str:
+def _sections(t: Tables, inst: Instance, probs: dict[str, float], figs: dict[str, Figure]) -> list[tuple[str, str, str]]:
+    """(id, heading, HTML) of every section after the headline."""
+    return [
+        ("builds", "Sites built or converted", _builds(t, inst) + _figure(figs, "capacity")),
+        ("fleet", "Fleet", _fleet(t, inst, probs) + _figure(figs, "system_mix") + _figure(figs, "system_mix_by_scenario")),
+        ("placement", "Training placement", _placement(t, inst, probs)),
+        ("routing", "Inference routing", _routing(t, inst, probs)),
+        ("power", "Power and idle compute",
+         _power(t, inst, probs) + _figure(figs, "power") + _idle(t, inst, probs) + _figure(figs, "idle")),
+        ("costs", "Costs", _costs(t, inst, probs) + _figure(figs, "costs")),
+        ("policy", "Policy", _policy(t, inst, probs)),
+    ]
+
+
+def report_html(src: Source, inst: Instance | None = None, *, summary: dict[str, Any] | None = None,
+                title: str | None = None, figures: bool = True) -> str:
     """The report as one HTML string (see :func:`write_report`)."""
-    if summary is None:
-        if isinstance(src, (str, Path)):
-            summary = load_summary(src)
-        elif hasattr(src, "summary") and callable(src.summary):
-            summary = src.summary()
-        else:
-            summary = {}
+    if isinstance(src, (str, Path)):
+        src, stored = read_plan(src)
+        summary = stored if summary is None else summary
+    elif summary is None:
+        summary = src.summary() if hasattr(src, "summary") and callable(src.summary) else {}
     tables, inst = resolve(src, inst)
     probs = probabilities(tables, inst)
     has = len(tables["costs"]) > 0 or len(tables["fleet"]) > 0 or summary.get("status") in ("optimal", "feasible")
     name = html.escape(title or f"dcplan report — {inst.name}")
-    figs = plots.all_figures(tables, inst) if (figures and has) else {}
+    figs = all_figures(tables, inst) if (figures and has) else {}
     try:
-        sections = [
-            ("headline", "Headline", _headline(summary, inst, probs) + _figure(figs, "map")),
-        ]
+        sections = [("headline", "Headline", _headline(summary, inst, probs) + _figure(figs, "map"))]
         if has:
-            sections += [
-                ("builds", "Sites built or converted", _builds(tables, inst) + _figure(figs, "capacity")),
-                ("fleet", "Fleet", _fleet(tables, inst, probs) + _figure(figs, "system_mix") + _figure(figs, "system_mix_by_scenario")),
-                ("placement", "Training placement", _placement(tables, inst, probs)),
-                ("routing", "Inference routing", _routing(tables, inst, probs)),
-                ("power", "Power and idle compute", _power(tables, inst, probs) + _figure(figs, "power") + _idle(tables, inst, probs)
-                 + _figure(figs, "idle")),
-                ("costs", "Costs", _costs(tables, inst, probs) + _figure(figs, "costs")),
-                ("policy", "Policy", _policy(tables, inst, probs)),
-            ]
+            sections += _sections(tables, inst, probs, figs)
         else:
             sections.append(("none", "No plan", '<p class="note">The solve found no plan; the messages above say why.</p>'))
     finally:
         figs.clear()
-    from .. import __version__
+    from optimizer._version import __version__
 
     desc = f'<p class="lead">{html.escape(inst.description)}</p>' if inst.description else ""
     nav = "<nav>" + "".join(f'<a href="#{sid}">{html.escape(h)}</a>' for sid, h, _ in sections) + "</nav>"
@@ -465,7 +475,7 @@ def report_html(src: Source, inst: Instance | None = None, *, summary: dict | No
 
 
 def write_report(src: Source, inst: Instance | None = None, path: str | Path = "report.html", *,
-                 summary: dict | None = None, title: str | None = None) -> Path:
+                 summary: dict[str, Any] | None = None, title: str | None = None) -> Path:
     """Write the report of a Plan, a dict of tables or a result folder as one self-contained HTML file.
 
     ``inst`` is needed unless ``src`` is a Plan. ``summary`` (status, objective, gap, messages)

@@ -21,6 +21,7 @@ A demand factor scales the whole demand path (``demand_scale``) or, with
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -28,10 +29,11 @@ from typing import Any
 import numpy as np
 import yaml
 
-from ..instance.derive import per_period
-from ..instance.errors import InstanceError, Problem
-from ..instance.load import instance_from_dict
-from ..instance.schema import ALL_PERIODS, Instance
+from optimizer.instance.derive import per_period
+from optimizer.instance.errors import InstanceError, Problem
+from optimizer.instance.io.text import write_text_instance
+from optimizer.instance.load import instance_from_dict
+from optimizer.instance.schema import Instance
 
 log = logging.getLogger(__name__)
 
@@ -102,7 +104,8 @@ def regimes_from_data(data: Any, source: str = "regimes") -> list[Regime]:
         rest = {k: v for k, v in r.items() if k not in ("id", "probability", "description")}
         owned = [k for k in rest if k in DEMAND_FIELDS]
         if owned:
-            problems.append(Problem(source, f"{where} '{r['id']}'", f"sets {', '.join(owned)}: demand belongs to the demand paths"))
+            problems.append(Problem(source, f"{where} '{r['id']}'",
+                                    f"sets {', '.join(owned)}: demand belongs to the demand paths"))
             continue
         out.append(Regime(str(r["id"]), float(r["probability"]), r.get("description"), rest))
     if problems:
@@ -120,7 +123,8 @@ def load_regimes(path: str | Path) -> list[Regime]:
     return regimes_from_data(data, str(p))
 
 
-def _check_probabilities(items, what: str) -> None:
+def _check_probabilities(items: Sequence[DemandPath] | Sequence[Regime], what: str) -> None:
+    """Raise ``ValueError`` unless the probabilities are in (0, 1], sum to 1 and the ids are unique."""
     bad = [x.id for x in items if not (0 < x.probability <= 1)]
     if bad:
         raise ValueError(f"{what} {', '.join(bad)}: probabilities must be in (0, 1]")
@@ -176,8 +180,8 @@ def scenario_product(base: Instance, demand: list[DemandPath] | None = None, reg
         _check_probabilities(demand, "demand path")
     if regimes:
         _check_probabilities(regimes, "regime")
-    paths = demand or [None]
-    regs = regimes or [None]
+    paths: list[DemandPath | None] = [*demand] if demand else [None]
+    regs: list[Regime | None] = [*regimes] if regimes else [None]
     scenarios = []
     for d in paths:
         for r in regs:
@@ -222,9 +226,11 @@ def sample_scenarios(base: Instance, n: int, *, seed: int = 0, sigma: float = 0.
         factors = {g.id: round(float(np.exp(rng.normal(-sigma ** 2 / 2, sigma))) if sigma > 0 else 1.0, 6) for g in base.regions}
         spec: dict[str, Any] = {"id": f"s{i + 1:0{width}d}", "probability": 1.0 / n}
         spec.update(_demand_fields(base, factors, round(c, 6), growth))
-        text = [f"sample {i + 1} of {n} (seed {seed}, sigma {sigma:g}" + (f", common sigma {common_sigma:g}" if common_sigma else "") + ")"]
+        common = f", common sigma {common_sigma:g}" if common_sigma else ""
+        text = [f"sample {i + 1} of {n} (seed {seed}, sigma {sigma:g}{common})"]
         if regimes:
-            r = regimes[int(rng.choice(len(regimes), p=np.array([x.probability for x in regimes]) / sum(x.probability for x in regimes)))]
+            weights = np.array([x.probability for x in regimes]) / sum(x.probability for x in regimes)
+            r = regimes[int(rng.choice(len(regimes), p=weights))]
             spec.update(r.fields)
             text.append(f"regime {r.id}")
         spec["description"] = "; ".join(text)
@@ -233,38 +239,11 @@ def sample_scenarios(base: Instance, n: int, *, seed: int = 0, sigma: float = 0.
 
 
 # ----------------------------------------------------------------------------- writing
-def _compact(x: Any) -> Any:
-    """Per-period values given for every period ({'*': v}) back to one number."""
-    if isinstance(x, dict):
-        if set(x) == {ALL_PERIODS}:
-            return _compact(x[ALL_PERIODS])
-        return {k: _compact(v) for k, v in x.items()}
-    if isinstance(x, list):
-        return [_compact(v) for v in x]
-    if isinstance(x, float) and x.is_integer() and abs(x) < 1e15:
-        return int(x)
-    return x
-
-
-def instance_yaml(inst: Instance, header: str | None = None) -> str:
-    """The instance as YAML (fields at their default left out), readable by ``load_instance``."""
-    data = _compact(inst.model_dump(exclude_defaults=True))
-    text = yaml.safe_dump(data, sort_keys=False, allow_unicode=True, width=120)
-    if header:
-        text = "".join(f"# {line}\n" if line else "#\n" for line in header.splitlines()) + text
-    return text
-
-
-def write_instance(inst: Instance, path: str | Path, *, force: bool = False, header: str | None = None) -> Path:
-    """Write the instance as YAML; an existing file is replaced only with ``force``."""
-    p = Path(path)
-    if p.exists() and not force:
-        raise FileExistsError(f"{p} already exists; use --force (force=True) to replace it")
-    p.parent.mkdir(parents=True, exist_ok=True)
-    tmp = p.with_name(f".{p.name}.tmp")
-    tmp.write_text(instance_yaml(inst, header))
-    tmp.replace(p)
-    return p
+def write_instance(inst: Instance, path: str | Path, *, overwrite: bool = False, header: str | None = None) -> Path:
+    """Write the instance as YAML (:func:`optimizer.instance.io.text.instance_text`, readable by
+    ``load_instance``) after ``header`` as comment lines; an existing file is replaced only
+    with ``overwrite`` (else :class:`~optimizer.files.OutputExistsError`)."""
+    return write_text_instance(inst, Path(path), "yaml", header or "", overwrite=overwrite)
 
 
 def scenario_table(inst: Instance) -> list[tuple[str, float, str]]:
@@ -275,7 +254,6 @@ def scenario_table(inst: Instance) -> list[tuple[str, float, str]]:
 __all__ = [
     "DemandPath",
     "Regime",
-    "instance_yaml",
     "load_regimes",
     "regimes_from_data",
     "sample_scenarios",

@@ -29,7 +29,7 @@ import math
 import os
 import re
 import time
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import dataclass, field
 from multiprocessing import get_context
@@ -38,17 +38,20 @@ from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
-from ..instance.decisions import Decisions
-from ..instance.derive import BASE_SCENARIO, share_weight
-from ..instance.errors import InstanceError, Problem
-from ..instance.load import load_instance
-from ..instance.overrides import apply_overrides, parse_assignment
-from ..instance.schema import Instance
-from ..results.write import OutputExistsError, atomic_folder, write_plan
+from optimizer.files import OutputExistsError, atomic_folder
+from optimizer.instance.decisions import Decisions
+from optimizer.instance.derive import BASE_SCENARIO, share_weight
+from optimizer.instance.errors import InstanceError, Problem
+from optimizer.instance.load import load_instance
+from optimizer.instance.overrides import apply_overrides, parse_assignment
+from optimizer.instance.schema import Instance
+from optimizer.options import Risk, SolveOptions
+from optimizer.results.write import write_plan
 
 if TYPE_CHECKING:
-    from ..model.context import Risk
-    from ..plan import Plan
+    from rich.progress import Progress
+
+    from optimizer.plan import Plan
 
 log = logging.getLogger(__name__)
 
@@ -74,6 +77,7 @@ class SweepResult:
 
     @property
     def run_ids(self) -> list[str]:
+        """The run ids, in the order of the comparison table."""
         return list(self.table["run_id"])
 
 
@@ -103,7 +107,10 @@ def parse_grid(items: Iterable[str]) -> dict[str, list[Any]]:
 
 
 def _split_top(raw: str) -> list[str]:
-    out, depth, cur = [], 0, []
+    """Split at the commas outside brackets and braces; the parts are stripped."""
+    out: list[str] = []
+    cur: list[str] = []
+    depth = 0
     for ch in raw:
         if ch in "[{":
             depth += 1
@@ -231,12 +238,25 @@ def comparison_table(runs: list[tuple[str, dict[str, Any], Plan | None, str]], f
 
 
 # ----------------------------------------------------------------------------- running
-def _run_one(run_id: str, inst: Instance, solve_kw: dict[str, Any]) -> tuple[str, Plan | None, str]:
+@dataclass(frozen=True)
+class _Task:
+    """What every run of a sweep is solved with (picklable, sent to the workers)."""
+
+    options: SolveOptions
+    decisions: Decisions | None
+    risk: Risk | None
+
+
+_Work = tuple[str, Instance, _Task]  # (run id, instance, how to solve it)
+_Result = tuple[str, "Plan | None", str]  # (run id, plan or None, error text)
+
+
+def _run_one(run_id: str, inst: Instance, task: _Task) -> _Result:
     """Solve one run (in a worker); never raises, so one bad run does not stop a sweep."""
-    from ..plan import solve
+    from optimizer.plan import solve
 
     try:
-        plan = solve(inst, **solve_kw)
+        plan = solve(inst, task.options, decisions=task.decisions, risk=task.risk)
         plan.model = plan.context = None  # not picklable, not needed
         return run_id, plan, ""
     except Exception as exc:
@@ -244,12 +264,12 @@ def _run_one(run_id: str, inst: Instance, solve_kw: dict[str, Any]) -> tuple[str
         return run_id, None, f"{type(exc).__name__}: {exc}"
 
 
-def _serial(tasks) -> Iterator[tuple[str, Plan | None, str]]:
+def _serial(tasks: list[_Work]) -> Iterator[_Result]:
     for rid, inst, kw in tasks:
         yield _run_one(rid, inst, kw)
 
 
-def _processes(tasks, workers: int) -> Iterator[tuple[str, Plan | None, str]]:
+def _processes(tasks: list[_Work], workers: int) -> Iterator[_Result]:
     # spawn: a clean interpreter per worker (no inherited HiGHS threads or locks)
     pool = ProcessPoolExecutor(max_workers=workers, mp_context=get_context("spawn"))
     try:
@@ -262,7 +282,7 @@ def _processes(tasks, workers: int) -> Iterator[tuple[str, Plan | None, str]]:
     pool.shutdown(wait=True)
 
 
-def _dask(tasks, workers: int, scheduler: Any) -> Iterator[tuple[str, Plan | None, str]]:
+def _dask(tasks: list[_Work], workers: int, scheduler: Any) -> Iterator[_Result]:
     try:
         from distributed import Client, LocalCluster
         from distributed import as_completed as dask_completed
@@ -274,19 +294,20 @@ def _dask(tasks, workers: int, scheduler: Any) -> Iterator[tuple[str, Plan | Non
             client = scheduler
         elif scheduler:
             try:
-                client = Client(scheduler, timeout="20s")
+                client = Client(scheduler, timeout="20s")  # type: ignore[no-untyped-call]  # distributed: unannotated
             except (OSError, TimeoutError) as exc:
                 raise SweepError(f"cannot reach the Dask scheduler at {scheduler}: {exc}") from None
         else:
-            cluster = LocalCluster(n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=None)
-            client = Client(cluster)
+            cluster = LocalCluster(  # type: ignore[no-untyped-call]  # distributed: unannotated
+                n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=None)
+            client = Client(cluster)  # type: ignore[no-untyped-call]
         futures = [client.submit(_run_one, rid, inst, kw, key=f"dcplan-sweep-{rid}-{os.getpid()}-{time.time_ns()}", pure=False)
                    for rid, inst, kw in tasks]
-        for fut in dask_completed(futures):
+        for fut in dask_completed(futures):  # type: ignore[no-untyped-call]
             yield fut.result()
     finally:
         if client is not None and client is not scheduler:
-            client.close()
+            client.close()  # type: ignore[no-untyped-call]
         if cluster is not None:
             cluster.close()
 
@@ -298,35 +319,33 @@ def sweep(
     executor: str = "process",
     workers: int | None = None,
     scheduler: Any = None,
+    options: SolveOptions | None = None,
     out: str | Path | None = None,
-    force: bool = False,
+    overwrite: bool = False,
     progress: bool = False,
     decisions: Decisions | None = None,
     risk: Risk | None = None,
-    time_limit: float | None = None,
-    mip_gap: float = 1e-4,
-    threads: int | None = None,
-    seed: int = 0,
-    diagnose_time_limit: float | None = 10.0,
 ) -> SweepResult:
     """Solve every combination of ``grid`` applied to ``inst`` and compare the plans.
 
     ``executor``: ``'process'`` (a pool of ``workers`` processes, default
     ``min(cpu count, runs)``), ``'dask'`` (``scheduler``: an address, a
     ``distributed.Client``, or None for a local cluster of ``workers`` processes) or
-    ``'serial'``. Each solve uses ``threads`` HiGHS threads (default: the cores divided
+    ``'serial'``. ``options`` apply to every solve (default: :class:`SolveOptions` with a
+    10 s diagnosis limit); each uses ``options.threads`` HiGHS threads (default: the cores divided
     among the workers of a process pool or local Dask cluster, else HiGHS's default).
     With ``out`` the comparison table (``comparison.csv``), the sweep settings
     (``sweep.json``) and every run's tables (``runs/<run-id>/``) are written, atomically,
-    never over an existing folder unless ``force``.
+    never over an existing folder unless ``overwrite``.
     """
     if executor not in EXECUTORS:
         raise ValueError(f"executor must be one of {', '.join(EXECUTORS)}, not '{executor}'")
     if not isinstance(inst, Instance):
         inst = load_instance(inst)
     out_path = Path(out) if out is not None else None
-    if out_path is not None and out_path.exists() and not force:
-        raise OutputExistsError(f"{out_path} already exists; use --force (force=True) to replace it")
+    if out_path is not None and out_path.exists() and not overwrite:
+        raise OutputExistsError(f"{out_path} already exists; use --overwrite (overwrite=True) to replace it")
+    options = options if options is not None else SolveOptions(diagnose_time_limit=10.0)
     combos = combinations(grid)
     width = max(3, len(str(len(combos))))
     ids = [f"run-{i + 1:0{width}d}" for i in range(len(combos))]
@@ -335,20 +354,21 @@ def sweep(
     workers = max(1, min(workers or cpu, len(combos))) if executor != "serial" else 1
     # one process worker: nothing to parallelise, skip the process start-up
     executor_used = "serial" if executor == "process" and workers == 1 else executor
-    if threads is None and (executor_used == "process" or (executor_used == "dask" and scheduler is None)):
-        threads = max(1, cpu // workers)  # fresh worker processes share the cores
+    if options.threads is None and (executor_used == "process" or (executor_used == "dask" and scheduler is None)):
+        options = options.with_(threads=max(1, cpu // workers))  # fresh worker processes share the cores
     # (in this process, HiGHS cannot use more threads than its global scheduler started
     # with, so serial runs and foreign Dask workers keep HiGHS's default unless told)
-    solve_kw = {"time_limit": time_limit, "mip_gap": mip_gap, "threads": threads, "seed": seed,
-                "decisions": decisions, "risk": risk, "diagnose_time_limit": diagnose_time_limit}
-    tasks = [(rid, v, solve_kw) for rid, v in zip(ids, variants)]
-    stream = {"serial": lambda: _serial(tasks), "process": lambda: _processes(tasks, workers),
-              "dask": lambda: _dask(tasks, workers, scheduler)}[executor_used]
+    task = _Task(options, decisions, risk)
+    tasks = [(rid, v, task) for rid, v in zip(ids, variants)]
+    streams: dict[str, Callable[[], Iterator[_Result]]] = {
+        "serial": lambda: _serial(tasks), "process": lambda: _processes(tasks, workers),
+        "dask": lambda: _dask(tasks, workers, scheduler)}
+    stream = streams[executor_used]
 
     t0 = time.perf_counter()
     plans: dict[str, Plan] = {}
     errors: dict[str, str] = {}
-    folder = atomic_folder(out_path, force=True) if out_path is not None else contextlib.nullcontext(None)
+    folder = atomic_folder(out_path, overwrite=True) if out_path is not None else contextlib.nullcontext(None)
     with folder as tmp:
         with _progress(progress, len(tasks)) as advance:
             for rid, plan, err in stream():
@@ -357,7 +377,8 @@ def sweep(
                     if tmp is not None:
                         run_dir = write_plan(plan, tmp / "runs" / rid)
                         combo = combos[ids.index(rid)]
-                        (run_dir / "run.json").write_text(json.dumps({"run_id": rid, "overrides": combo}, indent=2, default=str) + "\n")
+                        run_json = json.dumps({"run_id": rid, "overrides": combo}, indent=2, default=str)
+                        (run_dir / "run.json").write_text(run_json + "\n")
                 else:
                     errors[rid] = err
                 advance(rid, plan.status if plan is not None else ERROR)
@@ -368,7 +389,8 @@ def sweep(
             table.to_csv(tmp / "comparison.csv", index=False)
             meta = {"instance": inst.name, "grid": grid, "runs": len(ids), "executor": executor_used, "workers": workers,
                     "seconds": round(seconds, 3),
-                    "options": {k: (str(v) if k in ("decisions", "risk") and v is not None else v) for k, v in solve_kw.items()}}
+                    "options": {**options.as_dict(), "decisions": None if decisions is None else str(decisions),
+                                "risk": None if risk is None else str(risk)}}
             (tmp / "sweep.json").write_text(json.dumps(meta, indent=2, default=str) + "\n")
     return SweepResult(table, plans, dict(zip(ids, combos)), out_path, seconds, errors)
 
@@ -377,25 +399,26 @@ class _progress:
     """A rich progress bar on stderr (or nothing); yields ``advance(run_id, status)``."""
 
     def __init__(self, show: bool, total: int) -> None:
-        self.show, self.total, self.bar = show, total, None
+        self.show, self.total = show, total
+        self.bar: Progress | None = None
 
-    def __enter__(self):
+    def __enter__(self) -> Callable[[str, str], None]:
         if not self.show:
             return lambda rid, status: None
         from rich.console import Console
         from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 
-        self.bar = Progress(TextColumn("[bold]sweep"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
-                            TextColumn("eta"), TimeRemainingColumn(), TextColumn("{task.description}"),
-                            console=Console(stderr=True), transient=False)
-        self.bar.__enter__()
-        task = self.bar.add_task("", total=self.total)
+        bar = self.bar = Progress(TextColumn("[bold]sweep"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+                                  TextColumn("eta"), TimeRemainingColumn(), TextColumn("{task.description}"),
+                                  console=Console(stderr=True), transient=False)
+        bar.__enter__()
+        task = bar.add_task("", total=self.total)
 
         def advance(rid: str, status: str) -> None:
-            self.bar.update(task, advance=1, description=f"{rid}: {status}")
+            bar.update(task, advance=1, description=f"{rid}: {status}")
 
         return advance
 
-    def __exit__(self, *exc) -> None:
+    def __exit__(self, *exc: Any) -> None:
         if self.bar is not None:
             self.bar.__exit__(*exc)

@@ -32,192 +32,31 @@ from __future__ import annotations
 
 import json
 import logging
-import math
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
 
-from ..instance.decisions import Decisions
-from ..instance.derive import BASE_SCENARIO, prepare
-from ..instance.schema import Instance, Scenario
-from ..model.context import Risk
-from ..plan import Plan, solve
-from ..results.verify import verify_plan
-from ..results.write import atomic_folder
-from ..solve import FEASIBLE, INFEASIBLE
+from optimizer.files import atomic_folder
+from optimizer.instance.decisions import Decisions
+from optimizer.instance.derive import BASE_SCENARIO
+from optimizer.instance.schema import Instance
+from optimizer.instance.transforms import mean_scenario_instance, most_probable_scenario, single_scenario
+from optimizer.options import Risk, SolveOptions, Status
+from optimizer.plan import Plan, solve
+from optimizer.results.format import money
+from optimizer.results.outcomes import OUTCOME_COLUMNS, cvar, expected_outcomes, scenario_outcomes, scenario_probabilities
+from optimizer.results.verify import verify_plan
 
 log = logging.getLogger(__name__)
 
 STOCHASTIC, EXPECTED_VALUE, RISK_AVERSE = "stochastic", "expected-value", "risk-averse"
 FORECAST = "forecast:"  # prefix of the plan built for one scenario alone, e.g. 'forecast:boom'
-MEAN_SCENARIO = "mean"
 AUTO_FORECAST_LIMIT = 12
 """Forecast plans (the regret table) need N x N solves; by default only up to this many scenarios."""
-
-OUTCOME_COLUMNS = [
-    "scenario", "probability", "cost_usd",
-    "unit_years", "idle_unit_years", "idle_unit_pct",
-    "built_mw_years", "busy_mw_years", "idle_capacity_pct",
-    "demand_pflops_years", "unserved_pflops_years", "unserved_pct", "jobs_unplaced",
-]
-"""Columns of :func:`scenario_outcomes`. ``*_years`` are sums over periods weighted by the
-period's length (unit-years, MW-years, PFLOPS-years)."""
-
-
-# ----------------------------------------------------------------------------- outcomes of one plan
-def _scenario_probs(inst: Instance) -> dict[str, float]:
-    return {w.id: w.probability for w in inst.scenarios} if inst.scenarios else {BASE_SCENARIO: 1.0}
-
-
-def _pct(part: float, whole: float) -> float:
-    return 100.0 * part / whole if whole > 1e-12 else 0.0
-
-
-def scenario_outcomes(plan: Plan) -> pd.DataFrame:
-    """Cost, idle compute and unserved demand of a solved plan, one row per scenario.
-
-    - ``cost_usd``: the scenario's discounted cost (first-stage builds included);
-    - ``idle_unit_pct``: installed unit-years that did no work (idle units / units in
-      service, as in ``compute_use``);
-    - ``idle_capacity_pct``: built IT MW-years not doing work: 1 - busy units' nameplate MW /
-      built IT MW (existing halls included). Empty halls count as idle here, idle systems too
-      — the "built but unused" compute of an overbuild;
-    - ``unserved_pct``: inference demand not served, of all demand (PFLOPS-years);
-    - ``jobs_unplaced``: training jobs of the scenario left unplaced.
-
-    A plan without a solution gives an empty table with these columns.
-    """
-    inst = plan.instance
-    probs = _scenario_probs(inst)
-    if not plan.has_solution:
-        return pd.DataFrame(columns=OUTCOME_COLUMNS)
-    t = plan.tables
-    years = {p.id: p.years for p in inst.horizon.periods}
-    kw = {k.id: k.it_kw_per_unit for k in inst.systems}
-
-    def by_scenario(df: pd.DataFrame, value: pd.Series) -> dict[str, float]:
-        if len(df) == 0:
-            return {}
-        return value.groupby(df["scenario"]).sum().to_dict()
-
-    cu = t["compute_use"]
-    y_cu = cu["period"].map(years).astype(float) if len(cu) else pd.Series(dtype=float)
-    units = by_scenario(cu, cu["units_in_service"] * y_cu) if len(cu) else {}
-    idle = by_scenario(cu, cu["idle_units"] * y_cu) if len(cu) else {}
-    busy_mw = by_scenario(cu, cu["busy_units"] * cu["system"].map(kw) / 1000.0 * y_cu) if len(cu) else {}
-    sp = t["site_power"]
-    built = by_scenario(sp, sp["built_it_mw"] * sp["period"].map(years).astype(float)) if len(sp) else {}
-    dm = t["demand"]
-    y_dm = dm["period"].map(years).astype(float) if len(dm) else pd.Series(dtype=float)
-    demand = by_scenario(dm, dm["demand_pflops"] * y_dm) if len(dm) else {}
-    unserved = by_scenario(dm, dm["unserved_pflops"] * y_dm) if len(dm) else {}
-    cost = t["costs"].groupby("scenario")["discounted_usd"].sum().to_dict() if len(t["costs"]) else {}
-    tr = t["training"]
-    unplaced = (~tr["placed"].astype(bool)).groupby(tr["scenario"]).sum().to_dict() if len(tr) else {}
-    rows = []
-    for w, p in probs.items():
-        u, i = units.get(w, 0.0), idle.get(w, 0.0)
-        b, bz = built.get(w, 0.0), busy_mw.get(w, 0.0)
-        d, z = demand.get(w, 0.0), unserved.get(w, 0.0)
-        rows.append([w, p, float(cost.get(w, 0.0)), u, i, _pct(i, u), b, bz, _pct(max(0.0, b - bz), b),
-                     d, z, _pct(z, d), int(unplaced.get(w, 0))])
-    return pd.DataFrame(rows, columns=OUTCOME_COLUMNS)
-
-
-def expected_outcomes(outcomes: pd.DataFrame) -> dict[str, float]:
-    """Probability-weighted means of a :func:`scenario_outcomes` table.
-
-    Shares are recomputed from the expected quantities (expected idle MW-years / expected
-    built MW-years), not averaged.
-    """
-    if len(outcomes) == 0:
-        return {}
-    p = outcomes["probability"]
-    e = {c: float((outcomes[c] * p).sum()) for c in OUTCOME_COLUMNS[2:] if not c.endswith("_pct")}
-    e["idle_unit_pct"] = _pct(e["idle_unit_years"], e["unit_years"])
-    e["idle_capacity_pct"] = _pct(max(0.0, e["built_mw_years"] - e["busy_mw_years"]), e["built_mw_years"])
-    e["unserved_pct"] = _pct(e["unserved_pflops_years"], e["demand_pflops_years"])
-    return e
-
-
-def cvar(costs: list[float], probs: list[float], alpha: float) -> float:
-    """CVaR_alpha of a discrete cost distribution: the expected cost of its worst 1 - alpha
-    probability mass (Rockafellar–Uryasev; an atom on the boundary counts in part)."""
-    tail = 1.0 - alpha
-    left, acc = tail, 0.0
-    for c, p in sorted(zip(costs, probs), key=lambda x: -x[0]):
-        take = min(p, left)
-        acc += take * c
-        left -= take
-        if left <= 1e-15:
-            break
-    return acc / tail
-
-
-# ----------------------------------------------------------------------------- derived instances
-def single_scenario(inst: Instance, scenario_id: str) -> Instance:
-    """The instance with only one of its scenarios, at probability 1 (a 'forecast')."""
-    if not inst.scenarios:
-        return inst
-    spec = next((w for w in inst.scenarios if w.id == scenario_id), None)
-    if spec is None:
-        raise KeyError(f"no scenario '{scenario_id}'")
-    return inst.replace(scenarios=[spec.model_copy(update={"probability": 1.0}).model_dump()])
-
-
-def most_probable_scenario(inst: Instance) -> Scenario | None:
-    """The scenario with the highest probability; ties go to the first listed."""
-    if not inst.scenarios:
-        return None
-    best = inst.scenarios[0]
-    for w in inst.scenarios[1:]:
-        if w.probability > best.probability + 1e-12:
-            best = w
-    return best
-
-
-def mean_scenario_instance(inst: Instance) -> Instance:
-    """The expected-value instance: one scenario ``mean`` (probability 1).
-
-    - inference demand of every region and period, every job's compute, every site's
-      electricity price and every system's price factor are the probability-weighted means
-      over the scenarios (exact, since each is linear in its scenario's factors);
-    - policies (export rules, subsidies, share targets) are those of the most probable
-      scenario — rules cannot be averaged; ties go to the first listed scenario.
-
-    An instance without scenarios is returned unchanged.
-    """
-    if not inst.scenarios:
-        return inst
-    prep = prepare(inst)
-    periods = prep.periods
-    probs = {w.id: w.probability for w in prep.scenarios}
-    demand = {g.id: {p: sum(probs[w.id] * w.demand[g.id, p] for w in prep.scenarios) for p in periods}
-              for g in inst.regions}
-    price = {s.id: {p: sum(probs[w.id] * w.price_mwh[s.id, p] for w in prep.scenarios) for p in periods}
-             for s in inst.sites}
-    job_scale = {}
-    for j in inst.training_jobs:
-        f = sum(w.probability * w.training_scale * w.job_scale.get(j.id, 1.0) for w in inst.scenarios)
-        job_scale[j.id] = f
-    system_scale = {k.id: sum(w.probability * w.system_price_scale.get(k.id, 1.0) for w in inst.scenarios)
-                    for k in inst.systems}
-    top = most_probable_scenario(inst)
-    spec = {
-        "id": MEAN_SCENARIO,
-        "probability": 1.0,
-        "description": f"probability-weighted mean of {len(inst.scenarios)} scenarios; policies of '{top.id}'",
-        "region_demand_pflops": demand,
-        "job_scale": job_scale,
-        "site_electricity_usd_per_mwh": price,
-        "system_price_scale": system_scale,
-        "policies": top.policies.model_dump() if top.policies is not None else None,
-    }
-    return inst.replace(scenarios=[spec])
-
 
 # ----------------------------------------------------------------------------- report
 @dataclass
@@ -234,16 +73,19 @@ class PlanEvaluation:
 
     @property
     def feasible(self) -> bool:
+        """Whether the builds admit a plan in every scenario."""
         return not self.infeasible_in and len(self.outcomes) > 0
 
     @property
     def expected_cost(self) -> float | None:
+        """Probability-weighted cost over the scenarios (None unless feasible)."""
         if not self.feasible:
             return None
         return float((self.outcomes["cost_usd"] * self.outcomes["probability"]).sum())
 
     @property
     def built_mw(self) -> float:
+        """IT megawatts built."""
         return float(self.builds["it_mw"].sum()) if len(self.builds) else 0.0
 
 
@@ -300,14 +142,16 @@ class UncertaintyReport:
         ]
         risky = self.plans.get(RISK_AVERSE)
         stoch = self.plans.get(STOCHASTIC)
-        if self.risk is not None and risky is not None and risky.feasible and stoch is not None and self.rp is not None:
+        risky_cost = risky.expected_cost if risky is not None else None  # None exactly when not feasible
+        if self.risk is not None and risky is not None and risky_cost is not None and stoch is not None and self.rp is not None:
             a = self.risk.alpha
 
             def tail(ev: PlanEvaluation) -> float:
+                """CVaR of the plan's cost."""
                 return cvar(ev.outcomes["cost_usd"].tolist(), ev.outcomes["probability"].tolist(), a)
 
             rows += [
-                ("PRA", "price of risk aversion = E[risk-averse] - RP", risky.expected_cost - self.rp,
+                ("PRA", "price of risk aversion = E[risk-averse] - RP", risky_cost - self.rp,
                  f"expected cost the risk-averse plan (cvar:{a:g}:{self.risk.weight:g}) adds to the stochastic plan"),
                 ("CVR", f"CVaR_{a:g} reduction = CVaR(RP) - CVaR(risk-averse)", tail(stoch) - tail(risky),
                  f"how much it lowers the mean cost of the worst {100 * (1 - a):.0f} % of outcomes"),
@@ -324,7 +168,8 @@ class UncertaintyReport:
                 "built_mw": ev.built_mw,
                 "builds": "; ".join(f"{r.site} {r.it_mw:g} MW ({r.decision_period})" for r in ev.builds.itertuples()) or "none",
                 "expected_cost_usd": ev.expected_cost,
-                "expected_regret_usd": (ev.expected_cost - self.ws) if (ev.expected_cost is not None and self.ws is not None) else None,
+                "expected_regret_usd": ((ev.expected_cost - self.ws)
+                                        if (ev.expected_cost is not None and self.ws is not None) else None),
                 "worst_cost_usd": float(ev.outcomes["cost_usd"].max()) if ev.feasible else None,
                 "idle_unit_pct": e.get("idle_unit_pct"),
                 "idle_capacity_pct": e.get("idle_capacity_pct"),
@@ -358,6 +203,7 @@ class UncertaintyReport:
         return piv.reindex(index=list(self.plans), columns=[w for w, _ in self.scenarios])
 
     def builds_table(self) -> pd.DataFrame:
+        """Every plan's builds, one row per build, with the plan's name."""
         frames = []
         for ev in self.plans.values():
             if len(ev.builds):
@@ -365,6 +211,7 @@ class UncertaintyReport:
         return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=["plan", "site", "option", "it_mw"])
 
     def to_dict(self) -> dict[str, Any]:
+        """The headline numbers and settings, as written to ``report.json``."""
         return {
             "instance": self.instance, "currency": self.currency, "status": self.status,
             "scenarios": [{"id": w, "probability": p} for w, p in self.scenarios],
@@ -378,32 +225,37 @@ class UncertaintyReport:
 
     # ------------------------------------------------------------------ text
     def text(self) -> str:
+        """The report as text: the measures, every plan and the per-scenario table."""
         cur = self.currency
         lines = [f"Planning under uncertainty — {self.instance} ({len(self.scenarios)} scenarios: "
                  + ", ".join(f"{w} {p:.3g}" for w, p in self.scenarios) + ")",
-                 (f"status: {self.status}; {self.solves} solves in {self.seconds:.1f} s, {self.verified} plans re-checked by the verifier; "
+                 (f"status: {self.status}; {self.solves} solves in {self.seconds:.1f} s, "
+                  f"{self.verified} plans re-checked by the verifier; "
                   f"largest MIP gap {100 * self.max_mip_gap:.3f} %")]
         for m in self.messages:
             lines.append(f"  ! {m}")
         if self.rp is None:
             return "\n".join(lines)
         lines += ["", f"  {'':<5} {'quantity':<50} {'value':>14}  meaning"]
-        for r in self.summary().itertuples():
-            val = "n/a" if r.value_usd is None or (isinstance(r.value_usd, float) and math.isnan(r.value_usd)) else _money(r.value_usd, cur)
+        for r in _rows(self.summary()):
+            val = money(r.value_usd, cur)  # n/a for None and NaN
             lines.append(f"  {r.quantity:<5} {r.name:<50} {val:>14}  {r.meaning}")
         if self.vss is not None and self.rp:
-            lines.append(f"  VSS is {100 * self.vss / self.rp:.2f} % of RP; EVPI is {100 * (self.evpi or 0) / self.rp:.2f} % of RP.")
+            lines.append(f"  VSS is {100 * self.vss / self.rp:.2f} % of RP; "
+                         f"EVPI is {100 * (self.evpi or 0) / self.rp:.2f} % of RP.")
         lines += ["", "Plans (builds fixed, everything else re-planned in each scenario; expectations over scenarios):"]
         pt = self.plans_table()
-        for r in pt.to_dict("records"):
-            cost = "infeasible in " + r["infeasible_in"] if r["expected_cost_usd"] is None else _money(r["expected_cost_usd"], cur)
+        for rec in pt.to_dict("records"):
+            expected = rec["expected_cost_usd"]
+            cost = "infeasible in " + rec["infeasible_in"] if expected is None else money(expected, cur)
             extra = ""
-            if r["expected_cost_usd"] is not None:
-                extra = (f", regret {_money(r['expected_regret_usd'], cur)}, worst {_money(r['worst_cost_usd'], cur)}"
-                         f", idle units {r['idle_unit_pct']:.1f} %, idle capacity {r['idle_capacity_pct']:.1f} %, unserved {r['unserved_pct']:.1f} %")
+            if rec["expected_cost_usd"] is not None:
+                extra = (f", regret {money(rec['expected_regret_usd'], cur)}, worst {money(rec['worst_cost_usd'], cur)}"
+                         f", idle units {rec['idle_unit_pct']:.1f} %, idle capacity {rec['idle_capacity_pct']:.1f} %"
+                         f", unserved {rec['unserved_pct']:.1f} %")
                 if self.risk is not None:
-                    extra += f", CVaR{self.risk.alpha:g} {_money(r[f'cvar{self.risk.alpha:g}_usd'], cur)}"
-            lines.append(f"  {r['plan']:<22} builds {r['built_mw']:g} MW: {r['builds']}")
+                    extra += f", CVaR{self.risk.alpha:g} {money(rec[f'cvar{self.risk.alpha:g}_usd'], cur)}"
+            lines.append(f"  {rec['plan']:<22} builds {rec['built_mw']:g} MW: {rec['builds']}")
             lines.append(f"  {'':<22} expected cost {cost}{extra}")
         o = self.outcomes_table()
         if len(o):
@@ -414,25 +266,27 @@ class UncertaintyReport:
             for name in self.plans:
                 cells = []
                 for w in scen:
-                    r = o[(o["plan"] == name) & (o["scenario"] == w)]
-                    if len(r) == 0 or pd.isna(r["cost_usd"].iloc[0]):
+                    match = o[(o["plan"] == name) & (o["scenario"] == w)]
+                    if len(match) == 0 or pd.isna(match["cost_usd"].iloc[0]):
                         cells.append(f"{'infeasible':>28}")
                     else:
-                        r = r.iloc[0]
-                        cells.append(f"{_money(r.cost_usd, ''):>10}|{r.idle_capacity_pct:4.0f}|{r.unserved_pct:4.0f}|{_money(r.regret_usd, ''):>8}")
+                        c = match.iloc[0]
+                        cells.append(f"{money(c.cost_usd, ''):>10}|{c.idle_capacity_pct:4.0f}|{c.unserved_pct:4.0f}"
+                                     f"|{money(c.regret_usd, ''):>8}")
                 lines.append("  " + f"{name[:22]:<22}" + "".join(cells))
-            opt = "".join(f"{_money(self.scenario_optimum[w], '') if self.scenario_optimum.get(w) is not None else 'infeasible':>28}" for w in scen)
+            optimum = [self.scenario_optimum.get(w) for w in scen]
+            opt = "".join(f"{money(x, '') if x is not None else 'infeasible':>28}" for x in optimum)
             lines.append("  " + f"{'(scenario optimum)':<22}" + opt)
         lines += ["", "Reading: a plan's regret in a scenario is what its builds cost extra there compared with the",
                   "best plan had that scenario been known; its expected regret equals its expected cost minus WS."]
         return "\n".join(lines)
 
-    def write(self, out_dir: str | Path, force: bool = False) -> Path:
+    def write(self, out_dir: str | Path, overwrite: bool = False) -> Path:
         """Write summary, plans, outcomes, regret and builds as CSV plus ``report.json`` and
-        ``report.txt``, atomically; an existing folder is replaced only with ``force``
-        (otherwise :class:`~optimizer.results.write.OutputExistsError`)."""
+        ``report.txt``, atomically; an existing folder is replaced only with ``overwrite``
+        (otherwise :class:`~optimizer.files.OutputExistsError`)."""
         out = Path(out_dir)
-        with atomic_folder(out, force) as tmp:
+        with atomic_folder(out, overwrite) as tmp:
             self.summary().to_csv(tmp / "summary.csv", index=False)
             self.plans_table().to_csv(tmp / "plans.csv", index=False)
             self.outcomes_table().to_csv(tmp / "outcomes.csv", index=False)
@@ -443,41 +297,38 @@ class UncertaintyReport:
         return out
 
 
-def _money(x: float | None, cur: str) -> str:
-    if x is None:
-        return "n/a"
-    a = abs(x)
-    for div, suf in ((1e9, " bn"), (1e6, " M"), (1e3, " k")):
-        if a >= div:
-            return f"{x / div:,.2f}{suf} {cur}".rstrip()
-    return f"{x:,.0f} {cur}".rstrip()
-
-
 # ----------------------------------------------------------------------------- the analysis
+def _rows(df: pd.DataFrame) -> Iterator[Any]:
+    """The rows of ``df`` as named tuples (``df.itertuples()``), typed ``Any``: their fields are its columns."""
+    return df.itertuples()
+
+
 class _Runner:
     """Solves with common settings; counts solves, tracks the largest gap, verifies plans."""
 
-    def __init__(self, time_limit, mip_gap, threads, verify: bool) -> None:
-        self.kw = {"time_limit": time_limit, "mip_gap": mip_gap, "threads": threads, "diagnose_time_limit": 10.0}
+    def __init__(self, options: SolveOptions, verify: bool) -> None:
+        self.options = options
         self.verify = verify
         self.solves = 0
         self.verified = 0
         self.max_gap = 0.0
         self.messages: list[str] = []
 
-    def solve(self, inst: Instance, label: str, **kw) -> Plan:
-        plan = solve(inst, **self.kw, **kw)
+    def solve(self, inst: Instance, label: str, **kw: Any) -> Plan:
+        """Solve ``inst`` (keywords go to :func:`optimizer.solve`); note a gap, a failure or a violation under ``label``."""
+        plan = solve(inst, self.options, **kw)
         self.solves += 1
         if plan.has_solution:
             self.max_gap = max(self.max_gap, plan.mip_gap or 0.0)
-            if plan.status == FEASIBLE:
+            if plan.status == Status.FEASIBLE:
                 self.messages.append(f"{label}: stopped at a {100 * (plan.mip_gap or 0):.2f} % gap ({plan.solver_status})")
             if self.verify:
                 rep = verify_plan(inst, plan.tables, plan.expected_cost)
                 self.verified += 1
                 if not rep.ok:
-                    self.messages.append(f"{label}: verifier found {len(rep.violations)} violation(s): " + "; ".join(rep.violations[:3]))
-        elif plan.status != INFEASIBLE:
+                    self.messages.append(f"{label}: verifier found {len(rep.violations)} violation(s): "
+                                         + "; ".join(rep.messages[:3]))
+        elif plan.status != Status.INFEASIBLE:
             self.messages.append(f"{label}: no plan within the limits ({plan.solver_status})")
         return plan
 
@@ -485,7 +336,7 @@ class _Runner:
 def _evaluate(run: _Runner, inst: Instance, name: str, description: str, builds: pd.DataFrame,
               known: dict[str, Plan] | None = None) -> PlanEvaluation:
     """Fix ``builds`` and re-plan everything else in each scenario alone."""
-    probs = _scenario_probs(inst)
+    probs = scenario_probabilities(inst)
     rows, infeasible = [], []
     fixed = Decisions.from_builds(builds)
     for w, p in probs.items():
@@ -509,9 +360,7 @@ def value_of_information(
     *,
     risk: Risk | None = None,
     forecast_plans: bool | None = None,
-    time_limit: float | None = None,
-    mip_gap: float = 1e-4,
-    threads: int | None = None,
+    options: SolveOptions | None = None,
     verify: bool = True,
 ) -> UncertaintyReport:
     """Judge the stochastic plan of ``inst`` against the mean-scenario plan, perfect
@@ -519,91 +368,115 @@ def value_of_information(
 
     ``risk`` adds the risk-averse plan (CVaR). ``forecast_plans`` evaluates the plan of
     every single scenario in every other one (the regret table; N x N solves); ``None``
-    does so up to :data:`AUTO_FORECAST_LIMIT` scenarios. ``time_limit`` and ``mip_gap``
-    apply to each solve. ``verify`` re-checks every plan with the independent verifier.
+    does so up to :data:`AUTO_FORECAST_LIMIT` scenarios. ``options`` apply to each solve
+    (default: :class:`SolveOptions` with a 10 s diagnosis limit). ``verify`` re-checks every plan with the independent verifier.
     """
     t0 = time.perf_counter()
-    run = _Runner(time_limit, mip_gap, threads, verify)
-    probs = _scenario_probs(inst)
+    run = _Runner(options if options is not None else SolveOptions(diagnose_time_limit=10.0), verify)
+    probs = scenario_probabilities(inst)
     rep = UncertaintyReport(inst.name, inst.horizon.currency, list(probs.items()), "", risk=risk)
-
-    # RP: the stochastic plan
-    sp = run.solve(inst, "stochastic plan")
-    rep.status = sp.status
-    if not sp.has_solution:
-        rep.messages += [f"the stochastic instance has no plan ({sp.status}):", *sp.messages]
+    rp = _stochastic_plan(run, inst, rep)
+    if rp is None:
         return _done(rep, run, t0)
-    rep.rp = sp.expected_cost
-    so = scenario_outcomes(sp).assign(status=sp.status)
-    rep.plans[STOCHASTIC] = PlanEvaluation(STOCHASTIC, "builds chosen for all scenarios at once (risk-neutral)",
-                                           sp.tables["builds"].reset_index(drop=True), so, [], sp.objective, sp.mip_gap)
-
-    # WS: each scenario alone (these are also the forecast plans)
-    alone: dict[str, Plan] = {}
-    for w in probs:
-        plan = run.solve(single_scenario(inst, w), f"scenario '{w}' alone")
-        alone[w] = plan
-        rep.scenario_optimum[w] = plan.expected_cost if plan.has_solution else None
-    if all(v is not None for v in rep.scenario_optimum.values()):
-        rep.ws = sum(probs[w] * rep.scenario_optimum[w] for w in probs)
-        rep.evpi = rep.rp - rep.ws
-    else:
-        bad = [w for w, v in rep.scenario_optimum.items() if v is None]
-        rep.messages.append(f"scenario(s) {', '.join(bad)} have no plan even alone: WS and EVPI are undefined")
-
-    # EV and EEV: the mean scenario's plan
-    mean = mean_scenario_instance(inst)
-    top = most_probable_scenario(inst)
-    evp = run.solve(mean, "mean-scenario plan")
-    if evp.has_solution:
-        rep.ev = evp.expected_cost
-        desc = "builds for the mean scenario" + (f" (policies of '{top.id}')" if top is not None else "")
-        known = {BASE_SCENARIO: evp} if not inst.scenarios else None
-        ev_eval = _evaluate(run, inst, EXPECTED_VALUE, desc, evp.tables["builds"], known)
-        ev_eval.objective, ev_eval.mip_gap = evp.objective, evp.mip_gap
-        rep.plans[EXPECTED_VALUE] = ev_eval
-        if ev_eval.feasible:
-            rep.eev = ev_eval.expected_cost
-            rep.vss = rep.eev - rep.rp
-        else:
-            rep.messages.append(
-                f"the mean-scenario plan's builds admit no plan in scenario(s) {', '.join(ev_eval.infeasible_in)} "
-                "(hard rules such as must-serve demand cannot be met): EEV and VSS are undefined — "
-                "planning on the average is not just costlier here, it is infeasible")
-    else:
-        rep.messages.append(f"the mean scenario itself has no plan ({evp.status}); EV, EEV and VSS are undefined")
-
-    # risk-averse plan
+    alone = _wait_and_see(run, inst, rep, probs, rp)
+    _expected_value_plan(run, inst, rep, rp)
     if risk is not None and risk.weight > 0:
-        rp_risk = run.solve(inst, f"risk-averse plan (cvar:{risk.alpha:g}:{risk.weight:g})", risk=risk)
-        if rp_risk.has_solution:
-            # re-plan each scenario at least cost with the builds fixed: with weight 1 the
-            # objective ignores scenarios outside the tail, whose recourse is then arbitrary
-            ev_r = _evaluate(run, inst, RISK_AVERSE,
-                             f"minimises (1 - {risk.weight:g}) expected cost + {risk.weight:g} CVaR_{risk.alpha:g}",
-                             rp_risk.tables["builds"])
-            ev_r.objective, ev_r.mip_gap = rp_risk.objective, rp_risk.mip_gap
-            rep.plans[RISK_AVERSE] = ev_r
-        else:
-            rep.messages.append(f"the risk-averse plan has no solution ({rp_risk.status})")
-
-    # forecast plans: scenario i's builds in every scenario j
+        _risk_averse_plan(run, inst, rep, risk)
     if forecast_plans is None:
         forecast_plans = len(probs) <= AUTO_FORECAST_LIMIT
         if not forecast_plans:
             rep.messages.append(f"{len(probs)} scenarios: forecast plans and the regret table skipped "
                                 f"(more than {AUTO_FORECAST_LIMIT}; ask with forecast_plans=True / --regret)")
     if forecast_plans and len(probs) > 1:
-        for i, plan in alone.items():
-            if not plan.has_solution:
-                continue
-            ev_i = _evaluate(run, inst, FORECAST + i, f"builds for scenario '{i}' alone", plan.tables["builds"], {i: plan})
-            ev_i.objective, ev_i.mip_gap = plan.objective, plan.mip_gap
-            rep.plans[FORECAST + i] = ev_i
+        _forecast_plans(run, inst, rep, alone)
     return _done(rep, run, t0)
 
 
+def _stochastic_plan(run: _Runner, inst: Instance, rep: UncertaintyReport) -> float | None:
+    """RP: the stochastic plan, into ``rep``; its expected cost (None: the instance has no plan)."""
+    sp = run.solve(inst, "stochastic plan")
+    rep.status = sp.status
+    if not sp.has_solution:
+        rep.messages += [f"the stochastic instance has no plan ({sp.status}):", *sp.messages]
+        return None
+    rep.rp = sp.expected_cost
+    so = scenario_outcomes(sp).assign(status=sp.status)
+    rep.plans[STOCHASTIC] = PlanEvaluation(STOCHASTIC, "builds chosen for all scenarios at once (risk-neutral)",
+                                           sp.tables["builds"].reset_index(drop=True), so, [], sp.objective, sp.mip_gap)
+    return rep.rp
+
+
+def _wait_and_see(run: _Runner, inst: Instance, rep: UncertaintyReport, probs: dict[str, float],
+                  rp: float) -> dict[str, Plan]:
+    """WS and EVPI: each scenario planned alone; those plans (also the forecast plans)."""
+    alone: dict[str, Plan] = {}
+    for w in probs:
+        plan = run.solve(single_scenario(inst, w), f"scenario '{w}' alone")
+        alone[w] = plan
+        rep.scenario_optimum[w] = plan.expected_cost if plan.has_solution else None
+    optimum = {w: v for w, v in rep.scenario_optimum.items() if v is not None}
+    if len(optimum) == len(rep.scenario_optimum):
+        ws = sum(probs[w] * optimum[w] for w in probs)
+        rep.ws = ws
+        rep.evpi = rp - ws
+    else:
+        bad = [w for w, v in rep.scenario_optimum.items() if v is None]
+        rep.messages.append(f"scenario(s) {', '.join(bad)} have no plan even alone: WS and EVPI are undefined")
+    return alone
+
+
+def _expected_value_plan(run: _Runner, inst: Instance, rep: UncertaintyReport, rp: float) -> None:
+    """EV, EEV and VSS: the mean scenario's plan, and its builds evaluated in every scenario."""
+    mean = mean_scenario_instance(inst)
+    top = most_probable_scenario(inst)
+    evp = run.solve(mean, "mean-scenario plan")
+    if not evp.has_solution:
+        rep.messages.append(f"the mean scenario itself has no plan ({evp.status}); EV, EEV and VSS are undefined")
+        return
+    rep.ev = evp.expected_cost
+    desc = "builds for the mean scenario" + (f" (policies of '{top.id}')" if top is not None else "")
+    known = {BASE_SCENARIO: evp} if not inst.scenarios else None
+    ev_eval = _evaluate(run, inst, EXPECTED_VALUE, desc, evp.tables["builds"], known)
+    ev_eval.objective, ev_eval.mip_gap = evp.objective, evp.mip_gap
+    rep.plans[EXPECTED_VALUE] = ev_eval
+    eev = ev_eval.expected_cost  # None exactly when the builds are infeasible somewhere
+    if eev is not None:
+        rep.eev = eev
+        rep.vss = eev - rp
+    else:
+        rep.messages.append(
+            f"the mean-scenario plan's builds admit no plan in scenario(s) {', '.join(ev_eval.infeasible_in)} "
+            "(hard rules such as must-serve demand cannot be met): EEV and VSS are undefined — "
+            "planning on the average is not just costlier here, it is infeasible")
+
+
+def _risk_averse_plan(run: _Runner, inst: Instance, rep: UncertaintyReport, risk: Risk) -> None:
+    """The risk-averse (CVaR) plan, its builds evaluated in every scenario."""
+    rp_risk = run.solve(inst, f"risk-averse plan (cvar:{risk.alpha:g}:{risk.weight:g})", risk=risk)
+    if not rp_risk.has_solution:
+        rep.messages.append(f"the risk-averse plan has no solution ({rp_risk.status})")
+        return
+    # re-plan each scenario at least cost with the builds fixed: with weight 1 the
+    # objective ignores scenarios outside the tail, whose recourse is then arbitrary
+    ev_r = _evaluate(run, inst, RISK_AVERSE,
+                     f"minimises (1 - {risk.weight:g}) expected cost + {risk.weight:g} CVaR_{risk.alpha:g}",
+                     rp_risk.tables["builds"])
+    ev_r.objective, ev_r.mip_gap = rp_risk.objective, rp_risk.mip_gap
+    rep.plans[RISK_AVERSE] = ev_r
+
+
+def _forecast_plans(run: _Runner, inst: Instance, rep: UncertaintyReport, alone: dict[str, Plan]) -> None:
+    """Forecast plans: the builds of each scenario alone, evaluated in every scenario."""
+    for i, plan in alone.items():
+        if not plan.has_solution:
+            continue
+        ev_i = _evaluate(run, inst, FORECAST + i, f"builds for scenario '{i}' alone", plan.tables["builds"], {i: plan})
+        ev_i.objective, ev_i.mip_gap = plan.objective, plan.mip_gap
+        rep.plans[FORECAST + i] = ev_i
+
+
 def _done(rep: UncertaintyReport, run: _Runner, t0: float) -> UncertaintyReport:
+    """Finish ``rep``: the runner's counts and messages, the time, the gap's effect on VSS and EVPI."""
     rep.messages = run.messages + rep.messages
     rep.max_mip_gap = run.max_gap
     rep.solves = run.solves

@@ -7,10 +7,11 @@ at once, and returns *every* problem found (it never stops at the first).
 from __future__ import annotations
 
 from collections import Counter
-from typing import Any, Iterable
+from collections.abc import Iterable
+from typing import Any
 
-from .errors import Problem
-from .schema import ALL_PERIODS, Instance
+from optimizer.instance.errors import Problem
+from optimizer.instance.schema import ALL_PERIODS, EnergySubsidy, Instance
 
 
 def check_instance(inst: Instance, data: Any, name: str) -> list[Problem]:
@@ -43,7 +44,7 @@ class _Checker:
     # ------------------------------------------------------------------ helpers
     def unique(self, kind: str, ids: Iterable[str]) -> None:
         ids = list(ids)
-        for i, (rid, n) in enumerate(Counter(ids).items()):
+        for rid, n in Counter(ids).items():
             if n > 1:
                 first = ids.index(rid)
                 self.add(_rec(kind, first, rid), f"duplicate id: {n} records of {kind} are called '{rid}'", has_value=False)
@@ -65,7 +66,8 @@ class _Checker:
         if full and ALL_PERIODS not in mapping:
             missing = [p for p in self.periods if p not in mapping]
             if missing:
-                self.add(where, f"no value for period(s) {', '.join(missing)}: give every period or a single number", has_value=False)
+                self.add(where, f"no value for period(s) {', '.join(missing)}: give every period or a single number",
+                         has_value=False)
         if ALL_PERIODS in mapping and len(mapping) > 1:
             self.add(where, "give either one number for all periods or one value per period, not both", has_value=False)
 
@@ -97,11 +99,12 @@ class _Checker:
             w = _rec("training_jobs", i, j.id)
             for p in j.compute_pflops:
                 if p not in self.period_set:
-                    self.add(f"{w}.compute_pflops[{p}]", f"unknown period; periods are {_list(self.periods, keep_order=True)}", has_value=False)
+                    self.add(f"{w}.compute_pflops[{p}]", f"unknown period; periods are {_list(self.periods, keep_order=True)}",
+                             has_value=False)
             self.refs(f"{w}.allowed_jurisdictions", j.allowed_jurisdictions, self.jur, "jurisdiction")
             self.refs(f"{w}.allowed_families", j.allowed_families, self.fam, "family")
-            for k in j.placement_cost_usd:
-                self.ref(f"{w}.placement_cost_usd[{k}]", k, self.sites, "site")
+            for sid in j.placement_cost_usd:
+                self.ref(f"{w}.placement_cost_usd[{sid}]", sid, self.sites, "site")
             if j.allowed_jurisdictions == [] or j.allowed_families == []:
                 self.add(w, "an empty allowed list means the job can run nowhere; omit the field to allow all", has_value=False)
         for i, g in enumerate(inst.regions):
@@ -109,10 +112,10 @@ class _Checker:
             self.ref(f"{w}.jurisdiction", g.jurisdiction, self.jur, "jurisdiction")
             self.per_period(f"{w}.demand_pflops", g.demand_pflops)
             self.refs(f"{w}.allowed_jurisdictions", g.allowed_jurisdictions, self.jur, "jurisdiction")
-            for k in g.latency_ms:
-                self.ref(f"{w}.latency_ms[{k}]", k, self.sites, "site")
-            for k in g.route_cost_usd_per_pflops_year:
-                self.ref(f"{w}.route_cost_usd_per_pflops_year[{k}]", k, self.sites, "site")
+            for sid in g.latency_ms:
+                self.ref(f"{w}.latency_ms[{sid}]", sid, self.sites, "site")
+            for sid in g.route_cost_usd_per_pflops_year:
+                self.ref(f"{w}.route_cost_usd_per_pflops_year[{sid}]", sid, self.sites, "site")
         self._scenarios()
 
     def _period_order(self) -> None:
@@ -123,7 +126,8 @@ class _Checker:
             return
         for i in range(1, len(nums)):
             if nums[i] <= nums[i - 1]:
-                self.add(f"horizon.periods[{i}] '{ps[i]}'", f"periods must be in increasing order; it follows '{ps[i - 1]}'", has_value=False)
+                self.add(f"horizon.periods[{i}] '{ps[i]}'", f"periods must be in increasing order; it follows '{ps[i - 1]}'",
+                         has_value=False)
 
     def _jurisdictions(self) -> None:
         parents = {j.id: j.parent for j in self.inst.jurisdictions}
@@ -152,13 +156,15 @@ class _Checker:
         if s.kind != "existing" and s.existing is not None:
             self.add(f"{w}.existing", f"only 'existing' sites have running capacity; this site is '{s.kind}'", has_value=False)
         if s.kind != "existing" and s.existing_units:
-            self.add(f"{w}.existing_units", f"only 'existing' sites have installed systems; this site is '{s.kind}'", has_value=False)
+            self.add(f"{w}.existing_units", f"only 'existing' sites have installed systems; this site is '{s.kind}'",
+                     has_value=False)
         if s.kind != "existing" and not s.build_options:
             self.add(f"{w}.build_options", f"a '{s.kind}' site needs at least one build option", has_value=False)
         self.unique(f"{w}.build_options", [o.id for o in s.build_options])
         for j, o in enumerate(s.build_options):
             if o.id == "existing":
-                self.add(f"{w}.build_options[{j}].id", "'existing' is reserved for the site's running capacity; choose another id", o.id)
+                self.add(f"{w}.build_options[{j}].id",
+                         "'existing' is reserved for the site's running capacity; choose another id", o.id)
         kw = {k.id: k.it_kw_per_unit for k in self.inst.systems}
         for j, u in enumerate(s.existing_units):
             wu = f"{w}.existing_units[{j}]"
@@ -166,7 +172,8 @@ class _Checker:
             self.ref(f"{wu}.retire_after", u.retire_after, self.period_set, "period")
         nameplate = sum(u.units * kw.get(u.system, 0.0) / 1000.0 for u in s.existing_units)
         if s.existing is not None and nameplate > s.existing.it_mw + 1e-9:
-            self.add(f"{w}.existing_units", f"installed units need {nameplate:g} MW, more than the existing {s.existing.it_mw:g} MW IT capacity",
+            self.add(f"{w}.existing_units",
+                     f"installed units need {nameplate:g} MW, more than the existing {s.existing.it_mw:g} MW IT capacity",
                      has_value=False)
         years = [p.years for p in self.inst.horizon.periods]
         horizon_months = 12 * (sum(years) - years[-1])
@@ -207,7 +214,8 @@ class _Checker:
                 if x.applies_to == "qualifying_sites" and x.domestic_share_threshold is None:
                     self.add(f"{wx}.domestic_share_threshold", "'qualifying_sites' subsidies need a threshold", has_value=False)
                 if x.applies_to == "domestic_systems" and x.domestic_share_threshold is not None:
-                    self.add(f"{wx}.domestic_share_threshold", "only 'qualifying_sites' subsidies take a threshold", x.domestic_share_threshold)
+                    self.add(f"{wx}.domestic_share_threshold", "only 'qualifying_sites' subsidies take a threshold",
+                             x.domestic_share_threshold)
             self._subsidy_overlap(w, pol.energy_subsidies)
         if pol.capex_subsidies is not None:
             self.unique(f"{w}.capex_subsidies", [x.id for x in pol.capex_subsidies])
@@ -222,13 +230,15 @@ class _Checker:
                 self.ref(f"{wx}.jurisdiction", x.jurisdiction, self.jur, "jurisdiction")
                 self.refs(f"{wx}.periods", x.periods, self.period_set, "period")
                 if not x.hard and x.shortfall_penalty_usd_per_pflops_year is None:
-                    self.add(f"{wx}.shortfall_penalty_usd_per_pflops_year", "a soft target (hard: false) needs a shortfall penalty", has_value=False)
+                    self.add(f"{wx}.shortfall_penalty_usd_per_pflops_year",
+                             "a soft target (hard: false) needs a shortfall penalty", has_value=False)
 
-    def _subsidy_overlap(self, w: str, subs: list) -> None:
+    def _subsidy_overlap(self, w: str, subs: list[EnergySubsidy]) -> None:
         parents = {j.id: j.parent for j in self.inst.jurisdictions}
 
         def chain(j: str) -> set[str]:
-            out, cur = set(), j
+            out: set[str] = set()
+            cur: str | None = j
             while cur is not None and cur not in out:
                 out.add(cur)
                 cur = parents.get(cur)

@@ -30,7 +30,7 @@ class Decisions:
     fixed_builds: tuple[FixedBuild, ...] | None = None  # None: builds are free; () : build nothing
 
     @staticmethod
-    def parse(force: list[str] | None = None, forbid: list[str] | None = None) -> "Decisions":
+    def parse(force: list[str] | None = None, forbid: list[str] | None = None) -> Decisions:
         """From ``KIND=ID`` strings as given on the command line."""
         def one(text: str) -> tuple[str, str]:
             kind, sep, ident = text.partition("=")
@@ -43,7 +43,7 @@ class Decisions:
         return Decisions(tuple(one(t) for t in force or ()), tuple(one(t) for t in forbid or ()))
 
     @staticmethod
-    def from_builds(builds) -> "Decisions":
+    def from_builds(builds) -> Decisions:
         """Fix the first-stage builds of a plan (its ``builds`` table)."""
         return Decisions(fixed_builds=tuple(
             FixedBuild(str(r.site), str(r.option), str(r.decision_period), int(r.blocks)) for r in builds.itertuples()

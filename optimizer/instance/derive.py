@@ -11,9 +11,10 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
+from typing import cast
 
 from .decisions import Decisions
-from .schema import ALL_PERIODS, Instance, Policies
+from .schema import ALL_PERIODS, Instance, Policies, Scenario, Site, System
 
 HOURS_PER_YEAR = 8760.0
 EARTH_RADIUS_KM = 6371.0
@@ -28,7 +29,7 @@ def per_period(mapping: dict[str, float], periods: list[str]) -> dict[str, float
     return {p: float(mapping.get(p, 0.0)) for p in periods}
 
 
-def share_weight(system, measure: str = "training_pflops") -> float:
+def share_weight(system: System, measure: str = "training_pflops") -> float:
     """What one unit counts for in a domestic share under ``measure``."""
     if measure == "accelerators":
         return float(system.accelerators_per_unit)
@@ -58,6 +59,8 @@ class Pool:
 
 @dataclass(frozen=True)
 class BuildChoice:
+    """Building option ``option`` at ``site``, decided in period ``decision`` and online from ``online``."""
+
     site: str
     option: str
     decision: str
@@ -67,6 +70,8 @@ class BuildChoice:
 
 @dataclass(frozen=True)
 class CapRule:
+    """An export cap: at most ``cap_units`` bought in ``period`` over its (site, system) members."""
+
     label: str
     period: str
     cap_units: float
@@ -75,6 +80,8 @@ class CapRule:
 
 @dataclass(frozen=True)
 class TargetRule:
+    """A domestic-share target in one period: at least ``min_share`` of the compute at ``sites``."""
+
     label: str
     jurisdiction: str
     period: str
@@ -87,6 +94,8 @@ class TargetRule:
 
 @dataclass(frozen=True)
 class SiteSubsidy:
+    """The energy subsidy in force at one (site, period)."""
+
     label: str
     share: float
     mode: str  # domestic_systems | qualifying_sites
@@ -153,6 +162,7 @@ class Prepared:
 
     @property
     def scenario_ids(self) -> list[str]:
+        """Scenario ids in order."""
         return [w.id for w in self.scenarios]
 
     def remaining_share(self, start_period: str, lifetime: float) -> float:
@@ -162,6 +172,7 @@ class Prepared:
         return max(0.0, self.t_start[start_period] + lifetime - self.horizon_end) / lifetime
 
     def scenario(self, w: str) -> ScenarioData:
+        """The data of scenario ``w``."""
         return self._by_id[w]
 
     def __post_init__(self) -> None:
@@ -176,31 +187,74 @@ def prepare(inst: Instance, decisions: Decisions | None = None) -> Prepared:
     eligible sets (their variables never exist).
     """
     decisions = decisions or Decisions()
+    periods, years, t_start, horizon_end = _period_times(inst)
+    r = inst.horizon.discount_rate
+    capex_factor, opex_factor = _discount_factors(r, periods, years, t_start)
+    ancestors = _ancestors(inst)
+    sites = {s.id: s for s in inst.sites}
+    systems = {k.id: k for k in inst.systems}
+    grid_mw, pools, choices, max_it = _site_capacity(inst, periods, t_start, decisions)
+    online_choices, hosts = _hosts(inst, periods, choices, grid_mw)
+    max_units, domestic = _site_systems(inst, max_it, ancestors)
+    latency, route_cost = _routes(inst, ancestors)
+    scen = _scenarios(inst, periods, sites, systems, ancestors)
+    prep = Prepared(
+        inst=inst, periods=periods, years=years, t_start=t_start, capex_factor=capex_factor,
+        horizon_end=horizon_end, end_factor=(1 + r) ** -horizon_end,
+        opex_factor=opex_factor, scenarios=scen, ancestors=ancestors, grid_mw=grid_mw, pools=pools,
+        choices=choices, online_choices=online_choices, hosts=hosts, max_it_mw=max_it,
+        fixed_cost_share=_fixed_cost_shares(inst), max_units=max_units, existing_units=_existing_units(inst, periods),
+        in_service_after=_in_service_after(inst, periods, t_start),
+        domestic=domestic, latency_ms=latency, route_cost=route_cost,
+    )
+    prep.decisions = decisions
+    _index_sets(prep)
+    return prep
+
+
+def _period_times(inst: Instance) -> tuple[list[str], dict[str, float], dict[str, float], float]:
+    """Period ids, their lengths and start times in years, and the years to the horizon's end."""
     periods = [p.id for p in inst.horizon.periods]
     years = {p.id: p.years for p in inst.horizon.periods}
     t_start, t = {}, 0.0
     for p in periods:
         t_start[p] = t
         t += years[p]
-    r = inst.horizon.discount_rate
+    return periods, years, t_start, t
+
+
+def _discount_factors(r: float, periods: list[str], years: dict[str, float],
+                      t_start: dict[str, float]) -> tuple[dict[str, float], dict[str, float]]:
+    """Discount factor at the start of each period, and the discounted years in it."""
     capex_factor = {p: (1 + r) ** -t_start[p] for p in periods}
     opex_factor = {
         p: (capex_factor[p] * math.expm1(-years[p] * math.log1p(r)) / math.expm1(-math.log1p(r)) if r > 0 else years[p])
         for p in periods
     }
+    return capex_factor, opex_factor
+
+
+def _ancestors(inst: Instance) -> dict[str, tuple[str, ...]]:
+    """Each jurisdiction followed by its parents, innermost first."""
     parents = {j.id: j.parent for j in inst.jurisdictions}
     ancestors = {}
     for j in parents:
-        chain, cur = [], j
+        chain: list[str] = []
+        cur: str | None = j
         while cur is not None and cur not in chain:
             chain.append(cur)
             cur = parents.get(cur)
         ancestors[j] = tuple(chain)
-    sites = {s.id: s for s in inst.sites}
-    systems = {k.id: k for k in inst.systems}
+    return ancestors
 
-    # --- sites: grid, pools, build choices, when capacity can exist
-    grid_mw, pools, choices, max_it = {}, {}, [], {}
+
+def _site_capacity(inst: Instance, periods: list[str], t_start: dict[str, float], decisions: Decisions) -> tuple[
+        dict[tuple[str, str], float], dict[str, list[Pool]], list[BuildChoice], dict[str, float]]:
+    """Grid per (site, period), pools per site, allowed build choices, and the largest IT capacity per site."""
+    grid_mw: dict[tuple[str, str], float] = {}
+    pools: dict[str, list[Pool]] = {}
+    choices: list[BuildChoice] = []
+    max_it: dict[str, float] = {}
     idx = {p: i for i, p in enumerate(periods)}
     for s in inst.sites:
         g = per_period(s.grid_mw, periods)
@@ -224,6 +278,11 @@ def prepare(inst: Instance, decisions: Decisions | None = None) -> Prepared:
         max_it[s.id] = (s.existing.it_mw if s.existing else 0.0) + max(
             [o.block_mw * math.floor(o.max_it_mw / o.block_mw + EPS) for o in s.build_options], default=0.0
         )
+    return grid_mw, pools, choices, max_it
+
+
+def _fixed_cost_shares(inst: Instance) -> dict[str, float]:
+    """Per site, the largest share of fixed capex in an option's full build-out capex."""
     fixed_share = {}
     for s in inst.sites:
         shares = []
@@ -231,39 +290,63 @@ def prepare(inst: Instance, decisions: Decisions | None = None) -> Prepared:
             full = o.fixed_capex_usd + o.capex_usd_per_mw * o.block_mw * math.floor(o.max_it_mw / o.block_mw + EPS)
             shares.append(o.fixed_capex_usd / full if full > 0 else 0.0)
         fixed_share[s.id] = max(shares, default=0.0)
+    return fixed_share
+
+
+def _hosts(inst: Instance, periods: list[str], choices: list[BuildChoice], grid_mw: dict[tuple[str, str], float]) -> tuple[
+        dict[tuple[str, str], list[BuildChoice]], dict[tuple[str, str], bool]]:
+    """Build choices online by each (site, period), and whether the site can have capacity then."""
+    idx = {p: i for i, p in enumerate(periods)}
     online_choices: dict[tuple[str, str], list[BuildChoice]] = {}
     for s in inst.sites:
         for p in periods:
             online_choices[s.id, p] = [c for c in choices if c.site == s.id and idx[c.online] <= idx[p]]
-    hosts = {
-        (s.id, p): (s.existing is not None or bool(online_choices[s.id, p])) and grid_mw[s.id, p] > 0
-        for s in inst.sites
-        for p in periods
-    }
+    hosts = {(s.id, p): (s.existing is not None or bool(online_choices[s.id, p])) and grid_mw[s.id, p] > 0
+             for s in inst.sites for p in periods}
+    return online_choices, hosts
 
-    # --- systems at sites
-    max_units, domestic = {}, {}
+
+def _site_systems(inst: Instance, max_it: dict[str, float], ancestors: dict[str, tuple[str, ...]]) -> tuple[
+        dict[tuple[str, str], float], dict[tuple[str, str], bool]]:
+    """Per (site, system): the most units the site's IT capacity holds, and whether the system is domestic."""
+    max_units: dict[tuple[str, str], float] = {}
+    domestic: dict[tuple[str, str], bool] = {}
     for s in inst.sites:
         for k in inst.systems:
             max_units[s.id, k.id] = max_it[s.id] * 1000.0 / k.it_kw_per_unit
             if not k.divisible:
                 max_units[s.id, k.id] = math.floor(max_units[s.id, k.id] + EPS)
             domestic[s.id, k.id] = k.origin in ancestors[s.jurisdiction]
-    existing_units = {}
+    return max_units, domestic
+
+
+def _existing_units(inst: Instance, periods: list[str]) -> dict[tuple[str, str, str], float]:
+    """Existing units per (site, system, period) until they retire."""
+    idx = {p: i for i, p in enumerate(periods)}
+    existing_units: dict[tuple[str, str, str], float] = {}
     for s in inst.sites:
         for u in s.existing_units:
             last = idx[u.retire_after] if u.retire_after else len(periods) - 1
             for p in periods[: last + 1]:
                 existing_units[s.id, u.system, p] = existing_units.get((s.id, u.system, p), 0.0) + u.units
+    return existing_units
+
+
+def _in_service_after(inst: Instance, periods: list[str], t_start: dict[str, float]) -> dict[tuple[str, str], list[str]]:
+    """Per (system, period): the purchase periods whose units are still in service then."""
+    idx = {p: i for i, p in enumerate(periods)}
     in_service_after = {}
     for k in inst.systems:
         for p in periods:
-            in_service_after[k.id, p] = [
-                q for q in periods[: idx[p] + 1] if t_start[p] < t_start[q] + k.lifetime_years - EPS
-            ]
+            in_service_after[k.id, p] = [q for q in periods[: idx[p] + 1] if t_start[p] < t_start[q] + k.lifetime_years - EPS]
+    return in_service_after
 
-    # --- routes: residency and latency decide which exist
-    latency, route_cost = {}, {}
+
+def _routes(inst: Instance, ancestors: dict[str, tuple[str, ...]]) -> tuple[
+        dict[tuple[str, str], float], dict[tuple[str, str], float]]:
+    """Latency and route cost of the (region, site) routes that residency and latency allow."""
+    latency: dict[tuple[str, str], float] = {}
+    route_cost: dict[tuple[str, str], float] = {}
     net = inst.network
     for g in inst.regions:
         allowed = set(g.allowed_jurisdictions) if g.allowed_jurisdictions is not None else None
@@ -279,27 +362,18 @@ def prepare(inst: Instance, decisions: Decisions | None = None) -> Prepared:
                 continue
             latency[g.id, s.id] = lat
             route_cost[g.id, s.id] = g.route_cost_usd_per_pflops_year.get(s.id, 0.0)
-
-    scen = _scenarios(inst, periods, sites, systems, ancestors)
-    prep = Prepared(
-        inst=inst, periods=periods, years=years, t_start=t_start, capex_factor=capex_factor,
-        horizon_end=t, end_factor=(1 + r) ** -t,
-        opex_factor=opex_factor, scenarios=scen, ancestors=ancestors, grid_mw=grid_mw, pools=pools,
-        choices=choices, online_choices=online_choices, hosts=hosts, max_it_mw=max_it, fixed_cost_share=fixed_share,
-        max_units=max_units, existing_units=existing_units, in_service_after=in_service_after,
-        domestic=domestic, latency_ms=latency, route_cost=route_cost,
-    )
-    prep.decisions = decisions
-    _index_sets(prep)
-    return prep
+    return latency, route_cost
 
 
 def _in_force(rule_periods: list[str] | None, p: str) -> bool:
+    """Whether a rule with these periods (none: all) holds in period ``p``."""
     return rule_periods is None or p in rule_periods
 
 
-def _scenarios(inst: Instance, periods, sites, systems, ancestors) -> list[ScenarioData]:
-    specs = inst.scenarios or [None]
+def _scenarios(inst: Instance, periods: list[str], sites: dict[str, Site], systems: dict[str, System],
+               ancestors: dict[str, tuple[str, ...]]) -> list[ScenarioData]:
+    """Every scenario's data with its overrides applied (one scenario 'base' if there are none)."""
+    specs: list[Scenario | None] = [*inst.scenarios] or [None]
     out = []
     for spec in specs:
         pol = inst.policies
@@ -330,44 +404,29 @@ def _scenarios(inst: Instance, periods, sites, systems, ancestors) -> list[Scena
             f = spec.system_price_scale.get(k.id, 1.0) if spec else 1.0
             for p, v in per_period(k.price_usd_per_unit, periods).items():
                 unit_price[k.id, p] = v * f
-        banned, premium, caps = set(), {}, []
-        for i, rule in enumerate(pol.export_rules):
-            covered = [k for k in systems.values() if k.id == rule.system or k.family == rule.family]
-            rsites = [s for s in sites.values() if rule.jurisdiction in ancestors[s.jurisdiction]]
-            label = rule.id or f"export_rules[{i}]"
-            for p in periods:
-                if not _in_force(rule.periods, p):
-                    continue
-                if rule.action == "ban":
-                    banned.update((s.id, k.id, p) for s in rsites for k in covered)
-                elif rule.action == "premium":
-                    for s in rsites:
-                        for k in covered:
-                            extra = (rule.premium_share or 0.0) * unit_price[k.id, p] + (rule.premium_usd_per_unit or 0.0)
-                            premium[s.id, k.id, p] = premium.get((s.id, k.id, p), 0.0) + extra
-                else:
-                    caps.append(CapRule(label, p, float(rule.cap_units), tuple((s.id, k.id) for s in rsites for k in covered)))
-        esub, csub = {}, {}
-        for x in pol.energy_subsidies:
+        banned, premium, caps = _export_rules(pol, periods, sites, systems, ancestors, unit_price)
+        esub: dict[tuple[str, str], SiteSubsidy] = {}
+        csub: dict[tuple[str, str], float] = {}
+        for es in pol.energy_subsidies:
             for s in sites.values():
-                if x.jurisdiction in ancestors[s.jurisdiction]:
+                if es.jurisdiction in ancestors[s.jurisdiction]:
                     for p in periods:
-                        if _in_force(x.periods, p):
-                            esub[s.id, p] = SiteSubsidy(x.id, x.discount_share, x.applies_to, x.domestic_share_threshold or 0.0,
-                                                        x.share_measure)
-        for x in pol.capex_subsidies:
+                        if _in_force(es.periods, p):
+                            esub[s.id, p] = SiteSubsidy(es.id, es.discount_share, es.applies_to,
+                                                        es.domestic_share_threshold or 0.0, es.share_measure)
+        for cs in pol.capex_subsidies:
             for s in sites.values():
-                if x.jurisdiction in ancestors[s.jurisdiction]:
+                if cs.jurisdiction in ancestors[s.jurisdiction]:
                     for p in periods:
-                        if _in_force(x.periods, p):
-                            csub[s.id, p] = csub.get((s.id, p), 0.0) + x.usd_per_mw
+                        if _in_force(cs.periods, p):
+                            csub[s.id, p] = csub.get((s.id, p), 0.0) + cs.usd_per_mw
         targets = []
-        for x in pol.share_targets:
-            tsites = tuple(s.id for s in sites.values() if x.jurisdiction in ancestors[s.jurisdiction])
+        for st in pol.share_targets:
+            tsites = tuple(s.id for s in sites.values() if st.jurisdiction in ancestors[s.jurisdiction])
             for p in periods:
-                if _in_force(x.periods, p):
-                    targets.append(TargetRule(x.id, x.jurisdiction, p, x.min_domestic_share, x.hard,
-                                              x.shortfall_penalty_usd_per_pflops_year or 0.0, tsites, x.measure))
+                if _in_force(st.periods, p):
+                    targets.append(TargetRule(st.id, st.jurisdiction, p, st.min_domestic_share, st.hard,
+                                              st.shortfall_penalty_usd_per_pflops_year or 0.0, tsites, st.measure))
         out.append(ScenarioData(
             id=spec.id if spec else BASE_SCENARIO, probability=spec.probability if spec else 1.0,
             policies=pol, demand=demand, job_compute=jobs, price_mwh=price, unit_price=unit_price,
@@ -376,11 +435,62 @@ def _scenarios(inst: Instance, periods, sites, systems, ancestors) -> list[Scena
     return out
 
 
+def _export_rules(pol: Policies, periods: list[str], sites: dict[str, Site], systems: dict[str, System],
+                  ancestors: dict[str, tuple[str, ...]], unit_price: dict[tuple[str, str], float]) -> tuple[
+        set[tuple[str, str, str]], dict[tuple[str, str, str], float], list[CapRule]]:
+    """Banned (site, system, period), premiums per unit, and purchase caps from the export rules."""
+    banned: set[tuple[str, str, str]] = set()
+    premium: dict[tuple[str, str, str], float] = {}
+    caps: list[CapRule] = []
+    for i, rule in enumerate(pol.export_rules):
+        covered = [k for k in systems.values() if k.id == rule.system or k.family == rule.family]
+        rsites = [s for s in sites.values() if rule.jurisdiction in ancestors[s.jurisdiction]]
+        label = rule.id or f"export_rules[{i}]"
+        for p in periods:
+            if not _in_force(rule.periods, p):
+                continue
+            if rule.action == "ban":
+                banned.update((s.id, k.id, p) for s in rsites for k in covered)
+            elif rule.action == "premium":
+                for s in rsites:
+                    for k in covered:
+                        extra = (rule.premium_share or 0.0) * unit_price[k.id, p] + (rule.premium_usd_per_unit or 0.0)
+                        premium[s.id, k.id, p] = premium.get((s.id, k.id, p), 0.0) + extra
+            else:  # cap: the instance checks guarantee cap_units
+                caps.append(CapRule(label, p, float(cast(float, rule.cap_units)),
+                                    tuple((s.id, k.id) for s in rsites for k in covered)))
+    return banned, premium, caps
+
+
+# ----------------------------------------------------------------------------- eligible index sets
 def _index_sets(prep: Prepared) -> None:
-    inst = prep.inst
+    """Fill the eligible index sets of every scenario, reporting demands no plan can meet."""
     periods = prep.periods
-    systems = {k.id: k for k in inst.systems}
-    eff = {f.id: f.training_efficiency for f in inst.families}
+    systems = {k.id: k for k in prep.inst.systems}
+    eff = {f.id: f.training_efficiency for f in prep.inst.families}
+    _check_idle_draw(prep, systems)
+    for w in prep.scenarios:
+        buy = _purchases(prep, w)
+        prep.BUY.extend((s, k, p, w.id) for s, k, p in sorted(buy, key=lambda t: (t[0], t[1], periods.index(t[2]))))
+        fleet = _fleet(prep, buy)
+        fleet_sorted = sorted(fleet, key=lambda t: (t[0], t[1], periods.index(t[2])))
+        prep.FLEET.extend((s, k, p, w.id) for s, k, p in fleet_sorted)
+
+        can_train = {(s, systems[k].family, p) for s, k, p in fleet
+                     if systems[k].training_pflops_per_unit * eff[systems[k].family] > 0}
+        can_infer = {(s, p) for s, k, p in fleet if systems[k].inference_pflops_per_unit > 0}
+        train_need = _assignments(prep, w, can_train)
+        routed = _routes_served(prep, w, can_infer)
+        for s, k, p in fleet_sorted:
+            sysk = systems[k]
+            if sysk.training_pflops_per_unit > 0 and (s, sysk.family, p) in train_need:
+                prep.TRAIN_USE.append((s, k, p, w.id))
+            if sysk.inference_pflops_per_unit > 0 and (s, p) in routed:
+                prep.INFER_USE.append((s, k, p, w.id))
+
+
+def _check_idle_draw(prep: Prepared, systems: dict[str, System]) -> None:
+    """Report sites whose existing units draw more from the grid when idle than it provides."""
     idle_mw: dict[tuple[str, str], float] = {}
     for (sid, k, p), n in prep.existing_units.items():
         idle_mw[sid, p] = idle_mw.get((sid, p), 0.0) + n * systems[k].it_kw_per_unit * systems[k].idle_power_share / 1000.0
@@ -391,88 +501,95 @@ def _index_sets(prep: Prepared) -> None:
                 f"site '{sid}' in {p}: its existing units draw {least:g} MW from the grid even when idle, "
                 f"more than the {prep.grid_mw[sid, p]:g} MW available"
             )
-    dec = prep.decisions
 
-    def allowed(sid: str, k) -> bool:
-        return not (sid in dec.forbidden("site") or k.id in dec.forbidden("system")
-                    or k.family in dec.forbidden("family") or f"{sid}:{k.id}" in dec.forbidden("site_system"))
 
-    for w in prep.scenarios:
-        zero_caps = {(s, k, c.period) for c in w.caps if c.cap_units <= EPS for s, k in c.members}
-        supply = {k.id: per_period(k.supply_units, periods) if k.supply_units is not None else None for k in inst.systems}
-        buy = set()
-        for s in inst.sites:
-            for k in inst.systems:
-                for p in periods:
-                    if not prep.hosts[s.id, p] or (s.id, k.id, p) in w.banned or (s.id, k.id, p) in zero_caps:
-                        continue
-                    if supply[k.id] is not None and supply[k.id][p] <= EPS:
-                        continue
-                    if prep.max_units[s.id, k.id] <= 0 or not allowed(s.id, k):
-                        continue
-                    buy.add((s.id, k.id, p))
-        prep.BUY.extend((s, k, p, w.id) for s, k, p in sorted(buy, key=lambda t: (t[0], t[1], periods.index(t[2]))))
-        fleet = set()
-        for s in inst.sites:
-            for k in inst.systems:
-                for p in periods:
-                    if prep.existing_units.get((s.id, k.id, p), 0) > 0 or any(
-                        (s.id, k.id, q) in buy for q in prep.in_service_after[k.id, p]
-                    ):
-                        fleet.add((s.id, k.id, p))
-        fleet_sorted = sorted(fleet, key=lambda t: (t[0], t[1], periods.index(t[2])))
-        prep.FLEET.extend((s, k, p, w.id) for s, k, p in fleet_sorted)
+def _allowed(dec: Decisions, sid: str, k: System) -> bool:
+    """Whether the decisions allow system ``k`` at site ``sid``."""
+    return not (sid in dec.forbidden("site") or k.id in dec.forbidden("system")
+                or k.family in dec.forbidden("family") or f"{sid}:{k.id}" in dec.forbidden("site_system"))
 
-        can_train = {(s, systems[k].family, p) for s, k, p in fleet
-                     if systems[k].training_pflops_per_unit * eff[systems[k].family] > 0}
-        can_infer = {(s, p) for s, k, p in fleet if systems[k].inference_pflops_per_unit > 0}
-        # training: (job, site, family) assignments that can possibly be served
-        train_need = set()  # (s, f, p)
-        for jid, comp in w.job_compute.items():
-            job = next(j for j in inst.training_jobs if j.id == jid)
-            fams = job.allowed_families if job.allowed_families is not None else [f.id for f in inst.families]
-            any_option = False
-            for s in inst.sites:
-                if job.allowed_jurisdictions is not None and not (
-                    set(job.allowed_jurisdictions) & set(prep.ancestors[s.jurisdiction])
-                ):
-                    continue
-                for f in fams:
-                    ok = all((s.id, f, p) in can_train for p in comp)
-                    if ok:
-                        prep.ASSIGN.append((jid, s.id, f, w.id))
-                        train_need.update((s.id, f, p) for p in comp)
-                        any_option = True
-            if not any_option and job.must_place:
-                prep.impossible.append(
-                    f"scenario '{w.id}': training job '{jid}' must be placed, but no site in its allowed "
-                    f"jurisdictions can host an allowed family in all of its periods ({', '.join(comp)})"
-                )
-        routed = set()  # (s, p)
-        near: dict[str, list[str]] = {}
-        for (gid, sid) in prep.latency_ms:
-            near.setdefault(gid, []).append(sid)
-        for g in inst.regions:
+
+def _purchases(prep: Prepared, w: ScenarioData) -> set[tuple[str, str, str]]:
+    """(site, system, period) where units can be bought in scenario ``w``."""
+    inst, periods = prep.inst, prep.periods
+    zero_caps = {(s, k, c.period) for c in w.caps if c.cap_units <= EPS for s, k in c.members}
+    supply = {k.id: per_period(k.supply_units, periods) if k.supply_units is not None else None for k in inst.systems}
+    buy = set()
+    for site in inst.sites:
+        for k in inst.systems:
+            sup = supply[k.id]
             for p in periods:
-                d = w.demand[g.id, p]
-                if d <= EPS:
+                if not prep.hosts[site.id, p] or (site.id, k.id, p) in w.banned or (site.id, k.id, p) in zero_caps:
                     continue
-                n_routes = 0
-                for sid in near.get(g.id, []):
-                    if (sid, p) in can_infer:
-                        prep.ROUTE.append((g.id, sid, p, w.id))
-                        routed.add((sid, p))
-                        n_routes += 1
-                if not g.must_serve:
-                    prep.UNSERVED.append((g.id, p, w.id))
-                elif n_routes == 0:
-                    prep.impossible.append(
-                        f"scenario '{w.id}': region '{g.id}' must be served {d:g} PFLOPS in {p}, but no site "
-                        f"within its latency ({g.max_latency_ms} ms) and residency rules can host inference systems then"
-                    )
-        for s, k, p in fleet_sorted:
-            sysk = systems[k]
-            if sysk.training_pflops_per_unit > 0 and (s, sysk.family, p) in train_need:
-                prep.TRAIN_USE.append((s, k, p, w.id))
-            if sysk.inference_pflops_per_unit > 0 and (s, p) in routed:
-                prep.INFER_USE.append((s, k, p, w.id))
+                if sup is not None and sup[p] <= EPS:
+                    continue
+                if prep.max_units[site.id, k.id] <= 0 or not _allowed(prep.decisions, site.id, k):
+                    continue
+                buy.add((site.id, k.id, p))
+    return buy
+
+
+def _fleet(prep: Prepared, buy: set[tuple[str, str, str]]) -> set[tuple[str, str, str]]:
+    """(site, system, period) where units can be in service: existing ones or bought ones still in service."""
+    fleet = set()
+    for site in prep.inst.sites:
+        for k in prep.inst.systems:
+            for p in prep.periods:
+                if prep.existing_units.get((site.id, k.id, p), 0) > 0 or any(
+                        (site.id, k.id, q) in buy for q in prep.in_service_after[k.id, p]):
+                    fleet.add((site.id, k.id, p))
+    return fleet
+
+
+def _assignments(prep: Prepared, w: ScenarioData, can_train: set[tuple[str, str, str]]) -> set[tuple[str, str, str]]:
+    """Append the (job, site, family) assignments that can be served; returns the (site, family, period) needed."""
+    inst = prep.inst
+    train_need: set[tuple[str, str, str]] = set()  # (s, f, p)
+    for jid, comp in w.job_compute.items():
+        job = next(j for j in inst.training_jobs if j.id == jid)
+        fams = job.allowed_families if job.allowed_families is not None else [f.id for f in inst.families]
+        any_option = False
+        for s in inst.sites:
+            if job.allowed_jurisdictions is not None and not (
+                set(job.allowed_jurisdictions) & set(prep.ancestors[s.jurisdiction])
+            ):
+                continue
+            for f in fams:
+                ok = all((s.id, f, p) in can_train for p in comp)
+                if ok:
+                    prep.ASSIGN.append((jid, s.id, f, w.id))
+                    train_need.update((s.id, f, p) for p in comp)
+                    any_option = True
+        if not any_option and job.must_place:
+            prep.impossible.append(
+                f"scenario '{w.id}': training job '{jid}' must be placed, but no site in its allowed "
+                f"jurisdictions can host an allowed family in all of its periods ({', '.join(comp)})"
+            )
+    return train_need
+
+
+def _routes_served(prep: Prepared, w: ScenarioData, can_infer: set[tuple[str, str]]) -> set[tuple[str, str]]:
+    """Append the routes and unserved demand of scenario ``w``; returns the (site, period) some route reaches."""
+    routed: set[tuple[str, str]] = set()  # (s, p)
+    near: dict[str, list[str]] = {}
+    for (gid, sid) in prep.latency_ms:
+        near.setdefault(gid, []).append(sid)
+    for g in prep.inst.regions:
+        for p in prep.periods:
+            d = w.demand[g.id, p]
+            if d <= EPS:
+                continue
+            n_routes = 0
+            for sid in near.get(g.id, []):
+                if (sid, p) in can_infer:
+                    prep.ROUTE.append((g.id, sid, p, w.id))
+                    routed.add((sid, p))
+                    n_routes += 1
+            if not g.must_serve:
+                prep.UNSERVED.append((g.id, p, w.id))
+            elif n_routes == 0:
+                prep.impossible.append(
+                    f"scenario '{w.id}': region '{g.id}' must be served {d:g} PFLOPS in {p}, but no site "
+                    f"within its latency ({g.max_latency_ms} ms) and residency rules can host inference systems then"
+                )
+    return routed

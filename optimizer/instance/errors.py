@@ -2,14 +2,17 @@
 
 A :class:`Problem` names the file, the record path (``sites[3] 'ordos-mine'.grid_mw[2027]``),
 the offending value and the rule it breaks. :class:`InstanceError` carries every problem
-found, so a user fixes a file in one pass instead of one error per run.
+found, so a user fixes a file in one pass instead of one error per run. Record paths are
+rendered by :func:`path_text` and parsed back by :func:`loc_from_where`.
 """
 
 from __future__ import annotations
 
+import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 from types import UnionType
-from typing import Annotated, Any, Sequence, Union, get_args, get_origin
+from typing import Annotated, Any, Union, get_args, get_origin
 
 from pydantic import BaseModel
 
@@ -54,7 +57,7 @@ def path_text(data: Any, loc: Sequence[Any], model: type | None = None) -> str:
     node: Any = data
     typ: Any = model
     for part in loc:
-        typ = _unwrap(typ)
+        typ = unwrap_type(typ)[0]
         origin = get_origin(typ)
         if isinstance(part, int) and (origin is list or isinstance(node, list)):
             out += f"[{part}]"
@@ -86,16 +89,53 @@ def _get(node: Any, key: Any) -> Any:
     return None
 
 
-def _unwrap(typ: Any) -> Any:
-    """Strip Annotated[...] and Optional[...] down to the structural type."""
+def unwrap_type(ann: Any) -> tuple[Any, bool]:
+    """Strip ``Annotated[...]`` and ``Optional[...]`` down to the structural type.
+
+    Returns ``(type, optional)``; a union of several non-None types is returned whole.
+    """
+    optional = False
     while True:
-        origin = get_origin(typ)
+        origin = get_origin(ann)
         if origin is Annotated:
-            typ = get_args(typ)[0]
+            ann = get_args(ann)[0]
         elif origin in (Union, UnionType):
-            args = [a for a in get_args(typ) if a is not type(None)]
+            args = [a for a in get_args(ann) if a is not type(None)]
+            optional = optional or len(args) < len(get_args(ann))
             if len(args) != 1:
-                return typ
-            typ = args[0]
+                return ann, optional
+            ann = args[0]
         else:
-            return typ
+            return ann, optional
+
+
+Loc = tuple[Any, ...]
+"""A location inside instance data: field names, mapping keys and list positions."""
+
+_WHERE = re.compile(r"\s*'[^']*'|\.?([A-Za-z_][A-Za-z0-9_]*)|\[([^\]]*)\]")
+
+
+def loc_from_where(where: str, data: Any) -> Loc:
+    """Parse a record path such as ``sites[0] 'x'.grid_mw[2027]`` back into a location tuple
+    (the inverse of :func:`path_text`; ``data`` tells list positions from mapping keys)."""
+    loc: list[Any] = []
+    node = data
+    pos = 0
+    while pos < len(where):
+        m = _WHERE.match(where, pos)
+        if not m or m.end() == pos:
+            break
+        pos = m.end()
+        if m.group(1) is not None:
+            loc.append(m.group(1))
+            node = node.get(m.group(1)) if isinstance(node, dict) else None
+        elif m.group(2) is not None:
+            key = m.group(2)
+            if isinstance(node, list) and key.lstrip("-").isdigit():
+                loc.append(int(key))
+                i = int(key)
+                node = node[i] if 0 <= i < len(node) else None
+            else:
+                loc.append(key)
+                node = node.get(key) if isinstance(node, dict) else None
+    return tuple(loc)

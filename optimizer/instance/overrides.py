@@ -22,9 +22,9 @@ from typing import Any
 
 import yaml
 
-from .errors import InstanceError, Problem
-from .load import instance_from_dict
-from .schema import ALL_PERIODS, Instance
+from optimizer.instance.errors import InstanceError, Problem
+from optimizer.instance.schema import ALL_PERIODS, Instance
+from optimizer.instance.validate import validate_data
 
 _TOKEN = re.compile(r"([^.\[\]]+)|\[([^\]]+)\]")
 
@@ -113,15 +113,15 @@ def apply_overrides(inst: Instance, assignments: list[str] | dict[str, Any], sou
             problems.append(Problem(source, path, str(exc).strip('"'), value, True))
     if problems:
         raise InstanceError(problems)
-    return instance_from_dict(data, f"{source} on '{inst.name}'")
+    return validate_data(data, f"{source} on '{inst.name}'")
 
 
 def apply_variants(inst: Instance, names: list[str]) -> Instance:
     """Apply the instance's named override sets in order."""
     unknown = [n for n in names if n not in inst.variants]
     if unknown:
-        raise InstanceError([Problem("--variant", n, f"unknown variant; the instance defines: {', '.join(inst.variants) or 'none'}")
-                             for n in unknown])
+        defined = ", ".join(inst.variants) or "none"
+        raise InstanceError([Problem("--variant", n, f"unknown variant; the instance defines: {defined}") for n in unknown])
     for n in names:
         inst = apply_overrides(inst, dict(inst.variants[n]), source=f"variant '{n}'")
     return inst

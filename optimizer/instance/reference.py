@@ -10,8 +10,9 @@ import types
 import typing
 
 from pydantic import BaseModel
+from pydantic.fields import FieldInfo
 
-from . import schema
+from optimizer.instance import schema
 
 RECORDS: list[type[BaseModel]] = [
     schema.Instance, schema.Horizon, schema.Period, schema.Network, schema.Jurisdiction, schema.Family,
@@ -62,18 +63,19 @@ def _type_name(ann: object) -> str:
         return " \\| ".join(f"`{a}`" for a in args)
     if isinstance(ann, type) and issubclass(ann, BaseModel):
         return f"[{ann.__name__}](#{ann.__name__.lower()})"
-    return {str: "text", float: "number", int: "integer", bool: "true/false"}.get(ann, str(ann))
+    names: dict[object, str] = {str: "text", float: "number", int: "integer", bool: "true/false"}
+    return names.get(ann, str(ann))
 
 
-def _is_per_period(metadata) -> bool:
+def _is_per_period(metadata: typing.Iterable[object]) -> bool:
     return any(getattr(m, "func", None) is schema._per_period for m in metadata)
 
 
-def _default(field) -> str:
+def _default(field: FieldInfo) -> str:
     if field.is_required():
         return "**required**"
     if field.default_factory is not None:
-        val = field.default_factory()
+        val = field.default_factory()  # type: ignore[call-arg]  # the schema's factories take no data
         return "empty" if val in ([], {}) else "see record"
     return "none" if field.default is None else f"`{field.default}`"
 

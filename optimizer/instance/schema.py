@@ -411,7 +411,7 @@ class Instance(Record):
         description="Named what-if override sets {name: {PATH: value}}, applied with --variant NAME.",
     )
 
-    def replace(self, **changes: object) -> "Instance":
+    def replace(self, **changes: object) -> Instance:
         """A new instance with top-level fields replaced (re-validated)."""
         data = self.model_dump()
         data.update({k: (v.model_dump() if isinstance(v, BaseModel) else v) for k, v in changes.items()})

@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import pyomo.environ as pyo
 
-from ..instance.derive import Prepared
+from optimizer.instance.derive import Prepared
+
 from . import decisions, fleet, objective, policy, power, sites, workloads
 from .context import Context, CostTerm, Risk
 

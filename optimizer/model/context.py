@@ -10,8 +10,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from ..instance.derive import Prepared
-
+from optimizer.instance.derive import Prepared
+from optimizer.options import Risk
 
 LINK_MIN_FIXED_SHARE = 0.05
 """Fixed build cost / full build-out cost of a site from which the disaggregated link rows
@@ -35,26 +35,6 @@ class CostTerm:
     undiscounted: float
 
 
-@dataclass(frozen=True)
-class Risk:
-    """Risk-averse objective: (1 - weight) * expected cost + weight * CVaR_alpha(cost)."""
-
-    alpha: float
-    weight: float
-
-    def __post_init__(self) -> None:
-        if not (0 <= self.alpha < 1 and 0 <= self.weight <= 1):
-            raise ValueError("risk needs 0 <= alpha < 1 and 0 <= weight <= 1")
-
-    @staticmethod
-    def parse(text: str) -> "Risk":
-        """From ``cvar:ALPHA:WEIGHT``, e.g. ``cvar:0.9:0.5``."""
-        parts = text.split(":")
-        if len(parts) != 3 or parts[0] != "cvar":
-            raise ValueError(f"'{text}': expected cvar:ALPHA:WEIGHT, e.g. cvar:0.9:0.5")
-        return Risk(float(parts[1]), float(parts[2]))
-
-
 @dataclass
 class Context:
     prep: Prepared
@@ -68,6 +48,15 @@ class Context:
     pool_load_mw: dict[tuple[str, str, str, str], Any] = field(default_factory=dict)  # (s, pool, p, w)
     facility_mw: dict[tuple[str, str, str], Any] = field(default_factory=dict)  # (s, p, w)
     costs: list[CostTerm] = field(default_factory=list)
+    # rows that results and analysis read back (set by the module that builds them)
+    share_rows: dict[tuple[str, str, str], tuple[Any, list[tuple[str, str]]]] = field(default_factory=dict)
+    """(target label, p, w) -> (the target rule, its (site, system) terms); :mod:`optimizer.model.policy`."""
+    export_cap_rows: dict[tuple[str, str, str, int], tuple[list[tuple[str, str]], float]] = field(default_factory=dict)
+    """(cap label, p, w, i) -> ((site, system) members, cap in units); :mod:`optimizer.model.fleet`."""
+    limits: dict[str, Any] = field(default_factory=dict)
+    """Constraint families whose duals are marginal values, by family name (``grid_limit``,
+    ``subsidy_needs_qualification``, ``supply_limit``, ``export_cap``, ``domestic_share``):
+    the indexed Pyomo constraint, registered by the module that builds it."""
 
     def lump(self, category: str, p: str, w: str, expr: Any) -> None:
         """Register a one-off cost paid at the start of period ``p``."""

@@ -32,7 +32,8 @@ from collections import defaultdict
 
 import pyomo.environ as pyo
 
-from ..instance.derive import per_period
+from optimizer.instance.derive import per_period
+
 from .context import Context
 
 
@@ -99,7 +100,9 @@ def add(m: pyo.ConcreteModel, ctx: Context) -> None:
         rule=lambda _m, lab, p, w, i: sum(m.units_bought[s, k, p, w] for (s, k) in cap_rows[lab, p, w, i][0])
         <= cap_rows[lab, p, w, i][1],
     )
-    m._export_cap_rows = cap_rows
+    ctx.export_cap_rows = cap_rows
+    ctx.limits["supply_limit"] = m.supply_limit
+    ctx.limits["export_cap"] = m.export_cap
 
     for (s, k, p, w) in prep.BUY:
         scen = prep.scenario(w)

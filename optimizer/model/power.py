@@ -26,7 +26,8 @@ from collections import defaultdict
 
 import pyomo.environ as pyo
 
-from ..instance.derive import HOURS_PER_YEAR
+from optimizer.instance.derive import HOURS_PER_YEAR
+
 from .context import Context
 
 
@@ -67,6 +68,7 @@ def add(m: pyo.ConcreteModel, ctx: Context) -> None:
         return draw <= prep.grid_mw[s, p]
 
     m.grid_limit = pyo.Constraint(list(at), rule=grid_rule)
+    ctx.limits["grid_limit"] = m.grid_limit
     for (s, p, w) in at:
         price = prep.scenario(w).price_mwh[s, p]
         if price:

@@ -39,18 +39,27 @@ The left side of ``unit_time_share`` is the number of busy units
 :math:`u_{skpw}`; the power module charges busy units full power and the rest their
 idle share. Costs: route cost and unserved penalty per PFLOPS-year; the placement cost
 :math:`c_{js} a_{jsfw}` and the unplaced cost :math:`(1-\sum a)\,c_j` of a job once, in its first period.
-"""
+"""  # noqa: E501
 
 from __future__ import annotations
 
 from collections import defaultdict
+from typing import Any
 
 import pyomo.environ as pyo
 
-from .context import Context
+from optimizer.instance.derive import Prepared
+from optimizer.instance.schema import Region, System, TrainingJob
+from optimizer.model.context import Context
+
+GPW = tuple[str, str, str]
+"""(region, period, scenario)."""
+JW = tuple[str, str]
+"""(job, scenario)."""
 
 
 def add(m: pyo.ConcreteModel, ctx: Context) -> None:
+    """Add training placement and inference routing, their links to the fleet, cover rows and costs."""
     prep = ctx.prep
     inst = prep.inst
     systems = {k.id: k for k in inst.systems}
@@ -58,6 +67,21 @@ def add(m: pyo.ConcreteModel, ctx: Context) -> None:
     jobs = {j.id: j for j in inst.training_jobs}
     regions = {g.id: g for g in inst.regions}
 
+    _add_variables(m, prep)
+    # rows touching many variables first (faster hand-over to the solver)
+    routes_of = _add_demand_balance(m, prep)
+    options_of = _add_job_placement(m, prep, jobs)
+    _add_training_supply(m, prep, systems)
+    _add_inference_supply(m, prep)
+    _add_unit_time_share(m, ctx, systems, eff)
+    first_period = _first_periods(prep)
+    _add_online_links(m, ctx, first_period)
+    _add_inference_cover(m, ctx, systems, routes_of)
+    _add_costs(m, ctx, jobs, regions, options_of, first_period)
+
+
+def _add_variables(m: pyo.ConcreteModel, prep: Prepared) -> None:
+    """Index sets and variables: assignments, routes, unserved demand, training and inference use."""
     m.ASSIGN = pyo.Set(dimen=4, initialize=prep.ASSIGN, ordered=True)
     m.ROUTE = pyo.Set(dimen=4, initialize=prep.ROUTE, ordered=True)
     m.UNSERVED = pyo.Set(dimen=3, initialize=prep.UNSERVED, ordered=True)
@@ -70,8 +94,11 @@ def add(m: pyo.ConcreteModel, ctx: Context) -> None:
     m.train_use = pyo.Var(m.TRAIN_USE, within=pyo.NonNegativeReals)
     m.infer_use = pyo.Var(m.INFER_USE, within=pyo.NonNegativeReals)
 
-    # rows touching many variables first (faster hand-over to the solver)
-    routes_of = defaultdict(list)
+
+def _add_demand_balance(m: pyo.ConcreteModel, prep: Prepared) -> defaultdict[GPW, list[str]]:
+    """Demand balance per region, period and scenario; returns the sites each demand can route to."""
+    inst = prep.inst
+    routes_of: defaultdict[GPW, list[str]] = defaultdict(list)
     for (g, s, p, w) in prep.ROUTE:
         routes_of[g, p, w].append(s)
     balance_idx = [
@@ -85,8 +112,13 @@ def add(m: pyo.ConcreteModel, ctx: Context) -> None:
         + (m.unserved[g, p, w] if (g, p, w) in unserved else 0)
         == prep.scenario(w).demand[g, p],
     )
+    return routes_of
 
-    options_of = defaultdict(list)
+
+def _add_job_placement(m: pyo.ConcreteModel, prep: Prepared,
+                       jobs: dict[str, TrainingJob]) -> defaultdict[JW, list[tuple[str, str]]]:
+    """Each job placed at most once (exactly once if must_place); returns its (site, family) options."""
+    options_of: defaultdict[JW, list[tuple[str, str]]] = defaultdict(list)
     for (j, s, f, w) in prep.ASSIGN:
         options_of[j, w].append((s, f))
     place_idx = [(j, w) for (j, w) in options_of]
@@ -96,12 +128,16 @@ def add(m: pyo.ConcreteModel, ctx: Context) -> None:
         if jobs[j].must_place
         else (sum(m.assign[j, s, f, w] for s, f in options_of[j, w]) <= 1),
     )
+    return options_of
 
-    jobs_at = defaultdict(list)  # (s, f, p, w) -> jobs
+
+def _add_training_supply(m: pyo.ConcreteModel, prep: Prepared, systems: dict[str, System]) -> None:
+    """Training PFLOPS of a family at a site cover the compute of the jobs assigned there."""
+    jobs_at: defaultdict[tuple[str, str, str, str], list[tuple[str, float]]] = defaultdict(list)  # (s, f, p, w) -> jobs
     for (j, s, f, w) in prep.ASSIGN:
         for p, c in prep.scenario(w).job_compute[j].items():
             jobs_at[s, f, p, w].append((j, c))
-    use_at = defaultdict(list)
+    use_at: defaultdict[tuple[str, str, str, str], list[str]] = defaultdict(list)
     for (s, k, p, w) in prep.TRAIN_USE:
         use_at[s, systems[k].family, p, w].append(k)
     m.training_supply = pyo.Constraint(
@@ -110,10 +146,13 @@ def add(m: pyo.ConcreteModel, ctx: Context) -> None:
         >= sum(c * m.assign[j, s, f, w] for j, c in jobs_at[s, f, p, w]),
     )
 
-    served_at = defaultdict(list)
+
+def _add_inference_supply(m: pyo.ConcreteModel, prep: Prepared) -> None:
+    """Inference PFLOPS at a site equal the demand routed to it."""
+    served_at: defaultdict[tuple[str, str, str], list[str]] = defaultdict(list)
     for (g, s, p, w) in prep.ROUTE:
         served_at[s, p, w].append(g)
-    infer_at = defaultdict(list)
+    infer_at: defaultdict[tuple[str, str, str], list[str]] = defaultdict(list)
     for (s, k, p, w) in prep.INFER_USE:
         infer_at[s, p, w].append(k)
     m.inference_supply = pyo.Constraint(
@@ -122,19 +161,33 @@ def add(m: pyo.ConcreteModel, ctx: Context) -> None:
         == sum(m.route[g, s, p, w] for g in served_at[s, p, w]),
     )
 
+
+def _add_unit_time_share(m: pyo.ConcreteModel, ctx: Context, systems: dict[str, System], eff: dict[str, float]) -> None:
+    """Busy units (registered in ``ctx.busy_units``) at most the units in service."""
+    prep = ctx.prep
     train_set, infer_set = set(prep.TRAIN_USE), set(prep.INFER_USE)
     for key in prep.FLEET:
         s, k, p, w = key
-        busy = 0
+        busy: Any = 0
         if key in train_set:
             busy = busy + m.train_use[key] / (systems[k].training_pflops_per_unit * eff[systems[k].family])
         if key in infer_set:
             busy = busy + m.infer_use[key] / systems[k].inference_pflops_per_unit
         ctx.busy_units[key] = busy
     time_idx = [key for key in prep.FLEET if key in train_set or key in infer_set]
-    m.unit_time_share = pyo.Constraint(time_idx, rule=lambda _m, s, k, p, w: ctx.busy_units[s, k, p, w] <= ctx.in_service[s, k, p, w])
+    m.unit_time_share = pyo.Constraint(
+        time_idx, rule=lambda _m, s, k, p, w: ctx.busy_units[s, k, p, w] <= ctx.in_service[s, k, p, w]
+    )
 
-    first_period = {(j, w.id): min(c, key=prep.periods.index) for w in prep.scenarios for j, c in w.job_compute.items()}
+
+def _first_periods(prep: Prepared) -> dict[JW, str]:
+    """First period of each active job in each scenario."""
+    return {(j, w.id): min(c, key=prep.periods.index) for w in prep.scenarios for j, c in w.job_compute.items()}
+
+
+def _add_online_links(m: pyo.ConcreteModel, ctx: Context, first_period: dict[JW, str]) -> None:
+    """Assignments and routes need the site online, where the link rows pay (:meth:`Context.links_pay`)."""
+    prep = ctx.prep
     m.assign_needs_online = pyo.Constraint(
         [a for a in prep.ASSIGN if ctx.links_pay(a[1])],
         rule=lambda _m, j, s, f, w: m.assign[j, s, f, w] <= ctx.is_online[s, first_period[j, w]],
@@ -144,27 +197,37 @@ def add(m: pyo.ConcreteModel, ctx: Context) -> None:
         rule=lambda _m, g, s, p, w: m.route[g, s, p, w] <= prep.scenario(w).demand[g, p] * ctx.is_online[s, p],
     )
 
+
+def _add_inference_cover(m: pyo.ConcreteModel, ctx: Context, systems: dict[str, System],
+                         routes_of: dict[GPW, list[str]]) -> None:
+    """Redundant cover rows: must-serve inference needs IT capacity at the sites that can reach it."""
     # valid redundant cover rows (tighten the LP bound like sum_i s_i y_i >= sum_j d_j in
     # capacitated facility location): must-serve inference needs enough IT capacity at the
     # sites that can reach it, at the best inference PFLOPS per MW available there
-    must = {g.id for g in inst.regions if g.must_serve}
-    density = defaultdict(float)  # (s, p, w) -> max inference PFLOPS per MW of IT capacity
+    prep = ctx.prep
+    must = {g.id for g in prep.inst.regions if g.must_serve}
+    density: defaultdict[tuple[str, str, str], float] = defaultdict(float)  # (s, p, w) -> max inference PFLOPS per MW of IT
     for (s, k, p, w) in prep.FLEET:
         sk = systems[k]
         density[s, p, w] = max(density[s, p, w], sk.inference_pflops_per_unit * 1000.0 / sk.it_kw_per_unit)
-    cover = {}
+    gathered: dict[tuple[str, str], tuple[float, set[str]]] = {}
     for (g, p, w), sites_g in routes_of.items():
         if g in must:
             key = (p, w)
-            need, reach = cover.get(key, (0.0, set()))
-            cover[key] = (need + prep.scenario(w).demand[g, p], reach | set(sites_g))
-    cover = {key: (need, sorted(reach)) for key, (need, reach) in cover.items()
+            need, reach = gathered.get(key, (0.0, set()))
+            gathered[key] = (need + prep.scenario(w).demand[g, p], reach | set(sites_g))
+    cover = {key: (need, sorted(reach)) for key, (need, reach) in gathered.items()
              if any(not ctx.always_online(s) for s in reach)}
     m.inference_cover = pyo.Constraint(
         list(cover),
         rule=lambda _m, p, w: sum(density[s, p, w] * ctx.capacity_mw[s, p] for s in cover[p, w][1]) >= cover[p, w][0],
     )
 
+
+def _add_costs(m: pyo.ConcreteModel, ctx: Context, jobs: dict[str, TrainingJob], regions: dict[str, Region],
+               options_of: dict[JW, list[tuple[str, str]]], first_period: dict[JW, str]) -> None:
+    """Route cost and unserved penalty per year; placement and unplaced cost once, in the job's first period."""
+    prep = ctx.prep
     for (g, s, p, w) in prep.ROUTE:
         c = prep.route_cost[g, s]
         if c:
@@ -175,9 +238,9 @@ def add(m: pyo.ConcreteModel, ctx: Context) -> None:
         c = jobs[j].placement_cost_usd.get(s, 0.0)
         if c:
             ctx.lump("placement", first_period[j, w], w, c * m.assign[j, s, f, w])
-    for w in prep.scenarios:
-        for j, comp in w.job_compute.items():
+    for sc in prep.scenarios:
+        for j in sc.job_compute:
             cost = jobs[j].unplaced_cost_usd
             if cost and not jobs[j].must_place:
-                placed = sum(m.assign[j, s, f, w.id] for s, f in options_of.get((j, w.id), []))
-                ctx.lump("unplaced_penalty", first_period[j, w.id], w.id, cost * (1 - placed))
+                placed = sum(m.assign[j, s, f, sc.id] for s, f in options_of.get((j, sc.id), []))
+                ctx.lump("unplaced_penalty", first_period[j, sc.id], sc.id, cost * (1 - placed))

@@ -11,26 +11,9 @@ from collections import defaultdict
 import pandas as pd
 import pyomo.environ as pyo
 
-from ..instance.derive import HOURS_PER_YEAR
-from ..model import Context
-from ..instance.derive import share_weight
-
-COLUMNS: dict[str, list[str]] = {
-    "builds": ["site", "option", "decision_period", "online_period", "blocks", "it_mw", "capex_usd"],
-    "fleet": ["site", "system", "family", "vendor", "domestic", "period", "scenario", "units_in_service",
-              "units_bought", "units_retired", "nameplate_mw", "training_pflops", "inference_pflops"],
-    "compute_use": ["site", "system", "period", "scenario", "units_in_service", "busy_units", "idle_units",
-                    "training_pflops_used", "inference_pflops_used", "idle_pct"],
-    "training": ["job", "scenario", "placed", "site", "family", "first_period", "last_period", "peak_pflops"],
-    "inference": ["region", "site", "system", "period", "scenario", "pflops", "latency_ms"],
-    "demand": ["region", "period", "scenario", "demand_pflops", "served_pflops", "unserved_pflops"],
-    "site_power": ["site", "period", "scenario", "built_it_mw", "nameplate_it_mw", "it_load_mw", "facility_mw",
-                   "grid_mw", "grid_draw_mw", "grid_use_pct"],
-    "pool_load": ["site", "pool", "period", "scenario", "capacity_mw", "it_load_mw", "domestic_it_load_mw",
-                  "pue", "usable_grid_share"],
-    "costs": ["category", "period", "scenario", "probability", "undiscounted_usd", "discounted_usd"],
-    "policy": ["kind", "policy", "scope", "period", "scenario", "value", "limit", "unit", "met", "usd_per_year"],
-}
+from optimizer.instance.derive import HOURS_PER_YEAR, share_weight
+from optimizer.model import Context
+from optimizer.results.columns import COLUMNS
 
 TOL = 1e-6
 
@@ -305,14 +288,14 @@ def _policy(m, ctx):
             dom_fac = sum(q.pue * dom_pool[s, q.id, p, w] for q in prep.pools[s])
             saving = sub.share * price * HOURS_PER_YEAR * dom_fac
             rows.append(["energy_subsidy", sub.label, s, p, w, share, None, "domestic share", dom_fac > TOL, _r(saving)])
-    for key, (t, terms) in getattr(m, "_share_rows", {}).items():
+    for key, (t, terms) in ctx.share_rows.items():
         lab, p, w = key
         share = dom_share(sorted({s for s, _ in terms}), p, w, t.measure)
         short = v(m.share_shortfall[key]) if key in m.share_shortfall else 0.0
         met = share is None or share >= t.min_share - 1e-6
         rows.append(["share_target", lab, t.jurisdiction, p, w, share, t.min_share, "domestic share", met,
                      _r(-t.penalty * short) if short > TOL else 0.0])
-    for key, (members, cap) in getattr(m, "_export_cap_rows", {}).items():
+    for key, (members, cap) in ctx.export_cap_rows.items():
         lab, p, w, _ = key
         used = sum(_bought(m, ctx, (s, k, p, w)) for s, k in members)
         rows.append(["export_cap", lab, ",".join(sorted({systems[k].id for _, k in members})), p, w, _r(used), cap, "units bought",

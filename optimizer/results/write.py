@@ -2,7 +2,7 @@
 
 Results are written into a temporary folder beside the target and renamed into place
 only when complete, so an interrupted run never leaves a half-written folder that looks
-finished. An existing folder is replaced only with ``force=True``.
+finished. An existing folder is replaced only with ``overwrite=True`` (:mod:`optimizer.files`).
 
 Formats (``fmt``): ``csv`` (default) — one ``<table>.csv`` per table; ``xlsx`` — one
 workbook ``plan.xlsx`` with one sheet per table and a ``summary`` sheet; ``parquet`` — one
@@ -12,28 +12,21 @@ workbook ``plan.xlsx`` with one sheet per table and a ``summary`` sheet; ``parqu
 from __future__ import annotations
 
 import json
-import os
-import shutil
-import tempfile
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
+from optimizer.files import atomic_folder
+
 if TYPE_CHECKING:
-    from ..plan import Plan
+    from optimizer.plan import Plan
 
 FORMATS = ("csv", "xlsx", "parquet")
 WORKBOOK = "plan.xlsx"
 
 
-class OutputExistsError(FileExistsError):
-    """The result folder exists and ``force`` was not given."""
-
-
-def write_plan(plan: "Plan", out_dir: str | Path, force: bool = False, fmt: str = "csv") -> Path:
+def write_plan(plan: Plan, out_dir: str | Path, overwrite: bool = False, fmt: str = "csv") -> Path:
     """Write every table (``fmt``: csv, xlsx or parquet) and the summary as ``summary.json``."""
     if fmt not in FORMATS:
         raise ValueError(f"unknown format '{fmt}'; formats are {', '.join(FORMATS)}")
@@ -42,7 +35,7 @@ def write_plan(plan: "Plan", out_dir: str | Path, force: bool = False, fmt: str 
     if fmt == "xlsx":
         _require("openpyxl", "xlsx")
     out = Path(out_dir)
-    with atomic_folder(out, force) as tmp:
+    with atomic_folder(out, overwrite) as tmp:
         summary = plan.summary()
         if fmt == "csv":
             for name, df in plan.tables.items():
@@ -54,34 +47,6 @@ def write_plan(plan: "Plan", out_dir: str | Path, force: bool = False, fmt: str 
             _write_workbook(plan.tables, summary, tmp / WORKBOOK)
         (tmp / "summary.json").write_text(json.dumps(summary, indent=2, default=str) + "\n")
     return out
-
-
-@contextmanager
-def atomic_folder(out: Path, force: bool = False) -> Iterator[Path]:
-    """Yield a temporary folder beside ``out``; on success it replaces ``out`` in one rename.
-
-    On any error (or Ctrl-C) the temporary folder is removed and ``out`` is left as it was.
-    An existing ``out`` is replaced only with ``force``.
-    """
-    out = Path(out)
-    if out.exists() and not force:
-        raise OutputExistsError(f"{out} already exists; use --force (force=True) to replace it")
-    out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.", dir=out.parent))
-    try:
-        yield tmp
-        if out.exists():
-            old = out.with_name(f".{out.name}.old")
-            if old.exists():
-                shutil.rmtree(old)
-            os.replace(out, old)
-            os.replace(tmp, out)
-            shutil.rmtree(old)
-        else:
-            os.replace(tmp, out)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
 
 
 def _require(module: str, fmt: str) -> None:

@@ -1,4 +1,4 @@
-"""``dcplan report OUT_DIR``: one self-contained HTML report of a result folder.
+"""Command ``dcplan report OUT_DIR``: one self-contained HTML report of a result folder.
 
 The result folder (written by ``dcplan solve --out``) holds the tables and
 ``summary.json``; coordinates, names, periods and scenario probabilities come from the
@@ -9,7 +9,7 @@ Apply the same ``--variant`` / ``--set`` as the solve, so the report describes t
 instance that was solved.
 
 Exit codes: 0 report written, 2 invalid input (no such folder, no instance, the instance
-does not match the tables), 5 the report file exists (use --force).
+does not match the tables), 5 the report file exists (use --overwrite).
 """
 
 from __future__ import annotations
@@ -17,29 +17,42 @@ from __future__ import annotations
 import argparse
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
-EXIT_OK, EXIT_INPUT, EXIT_OUTPUT = 0, 2, 5
+from optimizer.cli._common import (
+    EXIT_INPUT,
+    EXIT_OK,
+    add_output_options,
+    add_override_options,
+    check_output,
+    load_with_overrides,
+)
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+    from optimizer.instance.schema import Instance
+
 _SUMMARY_KEYS = ("instance_file", "instance_path")
 _COPIES = ("instance.yaml", "instance.yml", "instance.json")
 
 
-def register(sub) -> None:
-    from .cli import add_override_options
-
+def register(sub: Any) -> None:
+    """Add ``report`` to the sub-command parsers."""
     r = sub.add_parser("report", help="write a self-contained HTML report (tables + pictures) of a result folder",
                        description="Write one HTML file with the plan's headline, tables and figures (embedded PNG, "
                                    "inline CSS, no external links) from a folder written by 'dcplan solve --out'.")
     r.add_argument("out_dir", metavar="OUT_DIR", help="result folder written by 'dcplan solve --out'")
     r.add_argument("--instance", metavar="FILE", help="the instance that was solved (needed unless summary.json names it)")
-    r.add_argument("--out", metavar="FILE.html", help="report file (default: OUT_DIR/report.html)")
+    add_output_options(r, out_help="report file (default: OUT_DIR/report.html)", metavar="FILE.html",
+                       what="the report file")
     r.add_argument("--png", metavar="DIR", help="also write every figure as PNG into DIR")
     r.add_argument("--title", help="report title (default: 'dcplan report — <instance>')")
-    r.add_argument("--force", action="store_true", help="replace the report file if it exists")
     add_override_options(r)
-    r.set_defaults(handler=run)
+    r.set_defaults(handler=report)
 
 
-def find_instance(out_dir: Path, given: str | None, summary: dict) -> Path | None:
+def find_instance(out_dir: Path, given: str | None, summary: dict[str, Any]) -> Path | None:
     """The instance file: --instance, else the one summary.json names, else a copy in the folder."""
     if given:
         return Path(given)
@@ -55,22 +68,31 @@ def find_instance(out_dir: Path, given: str | None, summary: dict) -> Path | Non
     return None
 
 
-def run(args: argparse.Namespace) -> int:
-    from .analysis.plots import load_summary, load_tables
-    from .analysis.report import write_report
-    from .cli import load_with_overrides
+def _read_folder(out_dir: Path) -> dict[str, Any] | None:
+    """summary.json of a result folder, or None (message on stderr) if it is not one."""
+    from optimizer.results.read import load_summary
 
-    out_dir = Path(args.out_dir)
     if not out_dir.is_dir():
         print(f"{out_dir}: no such result folder (write one with 'dcplan solve FILE --out {out_dir}')", file=sys.stderr)
-        return EXIT_INPUT
+        return None
     if not (out_dir / "summary.json").exists():
         print(f"{out_dir}: not a result folder (no summary.json)", file=sys.stderr)
-        return EXIT_INPUT
+        return None
     try:
-        summary = load_summary(out_dir)
+        return load_summary(out_dir)
     except ValueError as exc:
         print(f"{out_dir / 'summary.json'}: not valid JSON ({exc})", file=sys.stderr)
+        return None
+
+
+def report(args: argparse.Namespace) -> int:
+    """``dcplan report OUT_DIR``: write the HTML report (and the figures with --png)."""
+    from optimizer.analysis.report import write_report
+    from optimizer.results.read import load_tables
+
+    out_dir = Path(args.out_dir)
+    summary = _read_folder(out_dir)
+    if summary is None:
         return EXIT_INPUT
     inst_path = find_instance(out_dir, args.instance, summary)
     if inst_path is None:
@@ -80,14 +102,12 @@ def run(args: argparse.Namespace) -> int:
     if not inst_path.exists():
         print(f"{inst_path}: no such instance file", file=sys.stderr)
         return EXIT_INPUT
-    report = Path(args.out) if args.out else out_dir / "report.html"
-    if report.exists() and not args.force:
-        print(f"{report} already exists; use --force to replace it", file=sys.stderr)
-        return EXIT_OUTPUT
+    target = Path(args.out) if args.out else out_dir / "report.html"
+    check_output(target, args.overwrite, "file")
     args.file = str(inst_path)
-    inst = load_with_overrides(args)  # InstanceError -> exit 2 in cli.main
+    inst = load_with_overrides(args)  # InstanceError -> exit 2 in optimizer.cli.main
     tables = load_tables(out_dir)
-    problems = _mismatch(tables, inst, summary)
+    problems = mismatch(tables, inst)
     if problems:
         print(f"the result folder {out_dir} does not match the instance {inst_path}:", file=sys.stderr)
         for p in problems:
@@ -95,17 +115,17 @@ def run(args: argparse.Namespace) -> int:
         return EXIT_INPUT
     if summary.get("instance") not in (None, inst.name):
         print(f"note: the plan was solved for '{summary.get('instance')}', the instance is '{inst.name}'", file=sys.stderr)
-    path = write_report(tables, inst, report, summary=summary, title=args.title)
+    path = write_report(tables, inst, target, summary=summary, title=args.title)
     print(f"wrote {path} ({path.stat().st_size / 1e6:.1f} MB)")
     if args.png:
-        from .analysis.plots import save_all
+        from optimizer.analysis.figures import save_all
 
         paths = save_all(tables, inst, args.png)
         print(f"wrote {len(paths)} figures to {args.png}")
     return EXIT_OK
 
 
-def _mismatch(tables: dict, inst, summary: dict) -> list[str]:
+def mismatch(tables: dict[str, pd.DataFrame], inst: Instance) -> list[str]:
     """Ids in the tables that the instance does not know."""
     known = {
         "site": {s.id for s in inst.sites},
@@ -115,7 +135,7 @@ def _mismatch(tables: dict, inst, summary: dict) -> list[str]:
     }
     out = []
     for col, ids in known.items():
-        seen = set()
+        seen: set[str] = set()
         for df in tables.values():
             if col in df.columns and len(df):
                 seen |= {str(x) for x in df[col].dropna()}

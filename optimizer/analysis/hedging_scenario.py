@@ -1,0 +1,158 @@
+"""Progressive hedging's scenario models: one scenario kept in HiGHS, re-solved with prices.
+
+Each :class:`ScenarioModel` holds one scenario's model in a :class:`~optimizer.solver.HighsSession`
+and addresses its first-stage columns (build binaries and blocks) by build choice, so
+:mod:`optimizer.analysis.hedging` can change costs, bounds and the proximal rows between
+iterations without rebuilding. The proximal term on the block counts is approximated by
+tangent rows of the square (:func:`tangents`, :func:`prox_q`).
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from optimizer.instance.derive import Prepared, prepare
+from optimizer.instance.schema import Instance
+from optimizer.instance.transforms import single_scenario
+from optimizer.model import build_model
+from optimizer.options import Status
+from optimizer.solver import HighsSession
+
+INF = math.inf  # HiGHS's infinity (kHighsInf) is IEEE infinity
+
+Key = tuple[str, str, str]
+"""A first-stage build choice: (site, option, decision period)."""
+
+Solved = dict[str, Any]
+"""One scenario solve as :meth:`ScenarioModel.run` reports it: ``has`` (a solution), ``x``,
+``objective`` and ``bound`` (unscaled), ``infeasible`` and the solver's ``status``."""
+
+
+class ScenarioModel:
+    """One scenario's model, kept in HiGHS; first-stage columns addressed by build choice."""
+
+    def __init__(self, inst: Instance, w: str, prob: float, keys: list[Key], threads: int | None, seed: int) -> None:
+        self.id, self.prob = w, prob
+        prep = prepare(single_scenario(inst, w))
+        self.impossible = list(prep.impossible)
+        m, _ctx = build_model(prep)
+        self.session = HighsSession(m)
+        self.session.set_option("output_flag", False)
+        self.session.set_option("random_seed", int(seed))
+        if threads:
+            self.session.set_option("threads", int(threads))
+        self.has = np.array([k in m.BUILD for k in keys])
+        self.b_col = np.array([self.session.column(m.build[k]) if k in m.BUILD else -1 for k in keys], dtype=np.int32)
+        self.n_col = np.array([self.session.column(m.blocks[k]) if k in m.BUILD else -1 for k in keys], dtype=np.int32)
+        lp = self.session.lp()
+        self.cost0 = lp.cost
+        self.offset = lp.offset
+        self.lb0 = lp.lower
+        self.ub0 = lp.upper
+        self.n_base = lp.num_col
+        self.solution: np.ndarray | None = None
+        self.scale = 1.0
+        self.q_col = np.zeros(0, dtype=np.int32)
+        self.rows: list[tuple[int, int, float]] = []  # (row, key index, t)
+
+    def set_scale(self, scale: float) -> None:
+        """Objective in HiGHS multiplied by ``scale`` (common to all scenarios, so prices
+        W compare across them); results are divided back in :meth:`run`."""
+        self.scale = scale
+        self.cost0 = self.cost0 * scale
+        self.session.set_offset(self.offset * scale)
+
+    def add_prox_rows(self, max_blocks: np.ndarray) -> None:
+        """One q column per block variable and its tangent rows q - 2t n >= -2t nbar - t^2."""
+        keys = np.flatnonzero(self.has)
+        nq = len(keys)
+        self.q_col = np.full(len(self.has), -1, dtype=np.int32)
+        self.q_col[keys] = self.session.add_columns(np.zeros(nq), np.full(nq, INF))
+        for i in keys:
+            for t in tangents(int(max_blocks[i])):
+                row = self.session.add_row(-INF, INF, np.array([self.q_col[i], self.n_col[i]]), np.array([1.0, -2.0 * t]))
+                self.rows.append((row, int(i), float(t)))
+        self.cost0 = np.concatenate([self.cost0, np.zeros(nq)])
+
+    def set_objective(self, lin: np.ndarray | None, w_b: np.ndarray, w_n: np.ndarray, prox_b: np.ndarray | None,
+                      prox_n: np.ndarray | None, nbar: np.ndarray) -> None:
+        """Cost = C_w + W.x (+ the proximal terms around xbar when ``lin`` is given)."""
+        c = self.cost0.copy()
+        k = np.flatnonzero(self.has)
+        c[self.b_col[k]] += w_b[k]
+        c[self.n_col[k]] += w_n[k]
+        if lin is not None:
+            assert prox_b is not None and prox_n is not None, "the proximal terms need their weights"
+            c[self.b_col[k]] += prox_b[k] * lin[k]
+            c[self.q_col[k]] = prox_n[k]
+        else:
+            c[self.q_col[k]] = 0.0
+        self.session.set_costs(np.arange(len(c), dtype=np.int32), c)
+        if self.rows:
+            rows = np.array([r for r, _i, _t in self.rows], dtype=np.int32)
+            lo = np.array([-INF if lin is None else -2.0 * t * nbar[i] - t * t for _r, i, t in self.rows])
+            self.session.set_row_bounds(rows, lo, np.full(len(rows), INF))
+
+    def fix_first_stage(self, b: np.ndarray | None, n: np.ndarray | None) -> None:
+        """Fix the builds ``b`` and blocks ``n`` (None: restore the model's own bounds)."""
+        k = np.flatnonzero(self.has)
+        cols = np.concatenate([self.b_col[k], self.n_col[k]])
+        if b is None or n is None:
+            lo, up = self.lb0[cols], self.ub0[cols]
+        else:
+            vals = np.concatenate([b[k], n[k]]).astype(float)
+            lo, up = vals, vals
+        self.session.set_col_bounds(cols, lo, up)
+
+    def run(self, time_limit: float | None, gap: float, start: np.ndarray | None) -> Solved:
+        """Solve the model as it stands (each solve gets at least 1 s), objective and bound unscaled."""
+        try:
+            r = self.session.run(time_limit=max(1.0, time_limit) if time_limit is not None else None, mip_gap=gap, start=start)
+        except RuntimeError as exc:
+            raise RuntimeError(f"scenario '{self.id}': {exc}") from None
+        sc = self.scale
+        return {"has": r.has_solution, "x": r.x, "objective": r.objective / sc if r.objective is not None else None,
+                "bound": r.bound / sc if r.bound is not None else None, "infeasible": r.status == Status.INFEASIBLE,
+                "status": r.solver_status}
+
+
+def tangents(max_blocks: int) -> list[int]:
+    """The tangent points t of the proximal square: 0, ±1, ±2, ±4, ... up to ``max_blocks``."""
+    ts, t = [0], 1
+    while t <= max(1, max_blocks):
+        ts += [t, -t]
+        t *= 2
+    return ts
+
+
+def prox_q(n: np.ndarray, nbar: np.ndarray, max_blocks: np.ndarray) -> np.ndarray:
+    """The q values that the tangent rows give at ``n`` (their maximum)."""
+    out = np.zeros(len(n))
+    for i in range(len(n)):
+        d = n[i] - nbar[i]
+        out[i] = max(2 * t * d - t * t for t in tangents(int(max_blocks[i])))
+    return np.maximum(out, 0.0)
+
+
+def prices_table(keys: list[Key], scenario_ids: list[str], w_b: np.ndarray, w_n: np.ndarray) -> pd.DataFrame:
+    """The prices W per scenario and build choice, one row each."""
+    rows = [[w, s, o, d, float(w_b[i, k]), float(w_n[i, k])]
+            for i, w in enumerate(scenario_ids) for k, (s, o, d) in enumerate(keys)]
+    return pd.DataFrame(rows, columns=["scenario", "site", "option", "decision_period", "price_build_usd", "price_block_usd"])
+
+
+def builds_table(prep: Prepared, keys: list[Key], b: np.ndarray, n: np.ndarray) -> pd.DataFrame:
+    """The builds of a first stage in the shape of a plan's ``builds`` table (what
+    :meth:`optimizer.instance.decisions.Decisions.from_builds` reads)."""
+    opt = {(s.id, o.id): o for s in prep.inst.sites for o in s.build_options}
+    online = {(c.site, c.option, c.decision): c.online for c in prep.choices}
+    rows = []
+    for i, (s, o, d) in enumerate(keys):
+        if b[i] > 0.5:
+            rows.append({"site": s, "option": o, "decision_period": d, "online_period": online[s, o, d],
+                         "blocks": int(n[i]), "it_mw": float(n[i]) * opt[s, o].block_mw})
+    return pd.DataFrame(rows, columns=["site", "option", "decision_period", "online_period", "blocks", "it_mw"])

@@ -1,0 +1,169 @@
+"""Bounds on what an instance file may make dcplan read, checked before the work is done.
+
+A file made by someone else must not make dcplan burn minutes and gigabytes before it is
+refused. Each check here runs in time linear in the bytes on disk (or in the bound) and
+raises :class:`InstanceError` with exit code 2:
+
+- YAML aliases: the document's node graph is composed (aliases stay references, nothing
+  is expanded) and the number of values it would expand to is counted on that graph;
+  more than :data:`MAX_YAML_VALUES` (a "billion laughs" file) or a recursive alias is
+  refused before any Python object is built.
+- Workbooks: an ``.xlsx`` is a zip archive; its parts are inflated in chunks, counting
+  bytes and worksheet rows, and the file is refused as soon as the inflated size passes
+  :data:`MAX_UNCOMPRESSED_BYTES` or a sheet passes :data:`MAX_ROWS` rows (the compressed
+  size alone says nothing: 1 MB of zip can inflate to 1 GB).
+- CSV folders: each file's rows are counted on its bytes before it is parsed.
+"""
+
+from __future__ import annotations
+
+import zipfile
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from optimizer.instance.errors import InstanceError, Problem
+
+MAX_FILE_BYTES = 50 * 1024 * 1024
+"""Largest instance accepted on disk (50 MB, a text file or all tables together)."""
+
+MAX_YAML_VALUES = 2_000_000
+"""Most values (mappings, sequences and scalars, aliases counted as what they expand to)
+a YAML document may hold. The largest benchmark instance (synth XL, 1,000 sites) holds
+about 0.4 million."""
+
+MAX_UNCOMPRESSED_BYTES = 4 * MAX_FILE_BYTES
+"""Most bytes the parts of a workbook may inflate to (200 MB)."""
+
+MAX_ROWS = 1_048_576
+"""Most rows of one sheet or CSV file: Excel's own limit per worksheet."""
+
+_CHUNK = 1 << 20
+
+
+# ----------------------------------------------------------------------------- YAML
+def _loader_class() -> type:
+    return getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+
+def _expanded_size(root: yaml.Node, name: str) -> int:
+    """Values the node graph expands to, counted once per node (aliases share nodes)."""
+    size: dict[int, int] = {}
+    on_path: set[int] = set()
+    stack: list[tuple[yaml.Node, bool]] = [(root, False)]
+    while stack:
+        node, done = stack.pop()
+        key = id(node)
+        if done:
+            on_path.discard(key)
+            if isinstance(node, yaml.MappingNode):
+                total = 1 + sum(size[id(k)] + size[id(v)] for k, v in node.value)
+            elif isinstance(node, yaml.SequenceNode):
+                total = 1 + sum(size[id(c)] for c in node.value)
+            else:
+                total = 1
+            size[key] = total
+            if total > MAX_YAML_VALUES:
+                raise InstanceError([Problem(name, _where(node), f"YAML aliases expand to more than {MAX_YAML_VALUES:,} "
+                                             "values; instances may not use aliases that way (refused before reading)")])
+            continue
+        if key in size:
+            continue
+        if key in on_path:
+            raise InstanceError([Problem(name, _where(node), "recursive YAML alias (a value that contains itself)")])
+        on_path.add(key)
+        stack.append((node, True))
+        if isinstance(node, yaml.MappingNode):
+            for k, v in node.value:
+                stack.extend([(k, False), (v, False)])
+        elif isinstance(node, yaml.SequenceNode):
+            stack.extend((c, False) for c in node.value)
+    return size[id(root)]
+
+
+def _where(node: yaml.Node) -> str:
+    mark = node.start_mark
+    return f"line {mark.line + 1}, column {mark.column + 1}" if mark else ""
+
+
+def safe_yaml_load(text: str, name: str) -> Any:
+    """``yaml.safe_load`` with the alias bound, using libyaml's C parser where installed.
+
+    Raises ``yaml.YAMLError`` for malformed text (the caller reports line and column) and
+    :class:`InstanceError` for a document that expands beyond :data:`MAX_YAML_VALUES`.
+    """
+    loader = _loader_class()(text)
+    try:
+        node = loader.get_single_node()
+        if node is None:
+            return None
+        _expanded_size(node, name)
+        return loader.construct_document(node)
+    finally:
+        loader.dispose()
+
+
+# ----------------------------------------------------------------------------- workbooks
+def _too_big(name: str, what: str) -> InstanceError:
+    return InstanceError([Problem(name, "", what)])
+
+
+def check_workbook(path: Path) -> None:
+    """Refuse a workbook whose parts inflate beyond :data:`MAX_UNCOMPRESSED_BYTES` or whose
+    sheets have more than :data:`MAX_ROWS` rows, reading at most that many bytes."""
+    name = str(path)
+    try:
+        archive = zipfile.ZipFile(path)
+    except (zipfile.BadZipFile, OSError) as exc:
+        raise InstanceError([Problem(name, "", f"not a readable Excel workbook ({type(exc).__name__}: {exc})")]) from None
+    total = 0
+    with archive:
+        for info in archive.infolist():
+            if info.compress_type not in (zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED):
+                raise _too_big(name, f"workbook part {info.filename} uses an unsupported compression")
+            is_sheet = info.filename.startswith("xl/worksheets/") and info.filename.endswith(".xml")
+            rows = 0
+            carry = b""
+            with archive.open(info) as part:
+                while True:
+                    chunk = part.read(_CHUNK)
+                    if not chunk:
+                        break
+                    total += len(chunk)
+                    if total > MAX_UNCOMPRESSED_BYTES:
+                        raise _too_big(name, f"the workbook inflates to more than {MAX_UNCOMPRESSED_BYTES // 2**20} MB "
+                                       f"(part {info.filename}); instances are limited to that (refused before reading)")
+                    if is_sheet:
+                        rows += _count_rows(carry, chunk)
+                        carry = (carry + chunk)[-_CARRY:]
+                        if rows > MAX_ROWS:
+                            raise _too_big(name, f"sheet part {info.filename} has more than {MAX_ROWS:,} rows "
+                                           "(Excel's own limit); refused before reading")
+
+
+_CARRY = 16
+
+
+def _count_rows(carry: bytes, chunk: bytes) -> int:
+    """Row elements (``<row ...>``, ``<row/>``; not ``<rowBreaks>``) that end in ``chunk``:
+    counted in the last bytes of the previous chunk plus this one, minus those wholly in
+    the previous chunk's tail (counted then)."""
+
+    def rows(b: bytes) -> int:
+        return b.count(b"<row") - b.count(b"<rowB")
+
+    return rows(carry + chunk) - rows(carry)
+
+
+def check_csv_rows(path: Path) -> None:
+    """Refuse a CSV file with more than :data:`MAX_ROWS` lines, counted on its bytes."""
+    lines = 0
+    with path.open("rb") as fh:
+        while True:
+            chunk = fh.read(_CHUNK)
+            if not chunk:
+                break
+            lines += chunk.count(b"\n")
+            if lines > MAX_ROWS + 1:
+                raise _too_big(str(path), f"more than {MAX_ROWS:,} rows (Excel's own limit per sheet); refused before reading")

@@ -1,0 +1,112 @@
+"""Values that travel between the stages: solver settings, the risk measure, plan statuses.
+
+This module imports nothing from the rest of the package, so every stage may use it.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, replace
+from enum import StrEnum
+from pathlib import Path
+
+
+class Status(StrEnum):
+    """What a solve produced. Compare with the members (``plan.status is Status.OPTIMAL``);
+    as strings they are the words written to ``summary.json``.
+
+    ``optimal`` — proven optimal within the relative gap;
+    ``feasible`` — a limit (time, interruption) stopped the search with an incumbent, which is kept;
+    ``infeasible`` — no plan satisfies the hard rules (with an explanation in input terms);
+    ``no_solution`` — a limit stopped the search before any plan was found.
+    """
+
+    OPTIMAL = "optimal"
+    FEASIBLE = "feasible"
+    INFEASIBLE = "infeasible"
+    NO_SOLUTION = "no_solution"
+
+    @property
+    def has_solution(self) -> bool:
+        """Whether a plan (proven optimal or not) comes with this status."""
+        return self in (Status.OPTIMAL, Status.FEASIBLE)
+
+
+@dataclass(frozen=True)
+class SolveOptions:
+    """Solver settings of one solve (and of every solve an analysis makes).
+
+    ``time_limit`` in seconds (None: no limit); ``mip_gap`` relative; ``threads`` and
+    ``seed`` make runs repeatable; ``write_model`` writes the built model (MPS or LP by
+    extension) before solving; ``verbose`` shows the HiGHS log; ``diagnose_time_limit``
+    bounds the elastic re-solve that explains an infeasible instance (None: no limit).
+    """
+
+    time_limit: float | None = None
+    mip_gap: float = 1e-4
+    threads: int | None = None
+    seed: int = 0
+    write_model: str | Path | None = None
+    verbose: bool = False
+    diagnose_time_limit: float | None = 60.0
+
+    def __post_init__(self) -> None:
+        problems = self.problems()
+        if problems:
+            raise ValueError("; ".join(problems))
+
+    def problems(self) -> list[str]:
+        """Every setting out of its valid range, as one message each."""
+        out = []
+        for name in ("time_limit", "diagnose_time_limit"):
+            x = getattr(self, name)
+            if x is not None and not (isinstance(x, (int, float)) and math.isfinite(x) and x > 0):
+                out.append(f"{name} must be a number of seconds > 0, not {x!r}")
+        g = self.mip_gap
+        if not (isinstance(g, (int, float)) and math.isfinite(g) and 0 <= g < 1):
+            out.append(f"mip_gap must be a relative gap with 0 <= gap < 1, not {g!r}")
+        if self.threads is not None and not (isinstance(self.threads, int) and self.threads >= 1):
+            out.append(f"threads must be a whole number >= 1, not {self.threads!r}")
+        if not (isinstance(self.seed, int) and 0 <= self.seed <= 2**31 - 1):
+            out.append(f"seed must be a whole number between 0 and 2147483647, not {self.seed!r}")
+        return out
+
+    def with_(self, **changes: object) -> SolveOptions:
+        """A copy with some settings changed (validated again)."""
+        return replace(self, **changes)  # type: ignore[arg-type]
+
+    def as_dict(self) -> dict[str, object]:
+        """The settings as written to ``summary.json``."""
+        return {
+            "time_limit": self.time_limit,
+            "mip_gap": self.mip_gap,
+            "threads": self.threads,
+            "seed": self.seed,
+            "diagnose_time_limit": self.diagnose_time_limit,
+        }
+
+
+@dataclass(frozen=True)
+class Risk:
+    """Risk-averse objective: (1 - weight) * expected cost + weight * CVaR_alpha(cost)."""
+
+    alpha: float
+    weight: float
+
+    def __post_init__(self) -> None:
+        if not (0 <= self.alpha < 1 and 0 <= self.weight <= 1):
+            raise ValueError("risk needs 0 <= alpha < 1 and 0 <= weight <= 1")
+
+    @staticmethod
+    def parse(text: str) -> Risk:
+        """From ``cvar:ALPHA:WEIGHT``, e.g. ``cvar:0.9:0.5``."""
+        parts = text.split(":")
+        if len(parts) != 3 or parts[0] != "cvar":
+            raise ValueError(f"'{text}': expected cvar:ALPHA:WEIGHT, e.g. cvar:0.9:0.5")
+        try:
+            return Risk(float(parts[1]), float(parts[2]))
+        except ValueError as exc:
+            raise ValueError(f"'{text}': {exc}") from None
+
+    def __str__(self) -> str:
+        return f"cvar:{self.alpha:g}:{self.weight:g}"

@@ -1,0 +1,179 @@
+"""The declared columns of every result table: name, unit, kind and a one-line description.
+
+This is the single declaration of what a plan's tables hold. :data:`TABLES` maps each table
+to its columns in order; :data:`COLUMNS` (table -> column names) is derived from it and is
+what the extract stage builds its frames with, so an empty plan still has the right columns.
+The reader (:mod:`optimizer.results.read`) uses each column's ``kind`` to parse a result
+folder back with the same types.
+
+Units: ``MW`` of power, ``PFLOPS`` of compute, ``units`` of systems, ``ms`` of latency, ``%``
+for percentages (0–100), ``share`` for fractions (0–1), ``USD`` and ``USD/year`` for money
+(in the instance's ``horizon.currency``, a label; the ``_usd`` column names stay), ``""`` for
+ids and flags. Discounted money is discounted to the start of the horizon.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal
+
+Kind = Literal["text", "number", "bool"]
+
+
+@dataclass(frozen=True)
+class Column:
+    """One column of a result table."""
+
+    name: str
+    unit: str
+    description: str
+    kind: Kind = "number"
+
+
+def _id(name: str, description: str) -> Column:
+    return Column(name, "", description, "text")
+
+
+def _flag(name: str, description: str) -> Column:
+    return Column(name, "", description, "bool")
+
+
+_SITE = _id("site", "Site id.")
+_SYSTEM = _id("system", "System id.")
+_PERIOD = _id("period", "Period id.")
+_SCENARIO = _id("scenario", "Scenario id ('base' for a deterministic instance).")
+_REGION = _id("region", "Demand region id.")
+_UNITS_IN_SERVICE = Column("units_in_service", "units",
+                           "Units in service in the period: existing units plus those bought and not yet retired.")
+
+TABLES: dict[str, tuple[Column, ...]] = {
+    "builds": (
+        _SITE,
+        _id("option", "Build option chosen at the site."),
+        _id("decision_period", "Period the build is decided and its capex is paid."),
+        _id("online_period", "First period the built capacity is online (decision period plus lead time)."),
+        Column("blocks", "blocks", "Number of build blocks."),
+        Column("it_mw", "MW", "IT capacity built: blocks × block size."),
+        Column("capex_usd", "USD", "Capex of the build, undiscounted: fixed capex plus capex per MW × IT MW."),
+    ),
+    "fleet": (
+        _SITE,
+        _SYSTEM,
+        _id("family", "Software family of the system (e.g. cuda, cann)."),
+        _id("vendor", "Vendor of the system."),
+        _flag("domestic", "Whether the system counts as domestic at the site (its origin is the site's jurisdiction "
+                          "or one containing it)."),
+        _PERIOD,
+        _SCENARIO,
+        _UNITS_IN_SERVICE,
+        Column("units_bought", "units", "Units bought in the period (in service from that period)."),
+        Column("units_retired", "units", "Units that left service since the previous period (end of life, or "
+                                         "existing units past retire_after)."),
+        Column("nameplate_mw", "MW", "Nameplate IT power of the units in service: units × kW per unit / 1000."),
+        Column("training_pflops", "PFLOPS", "Effective training compute of the units in service: nominal training "
+                                            "PFLOPS × the family's training efficiency."),
+        Column("inference_pflops", "PFLOPS", "Inference compute of the units in service."),
+    ),
+    "compute_use": (
+        _SITE,
+        _SYSTEM,
+        _PERIOD,
+        _SCENARIO,
+        _UNITS_IN_SERVICE,
+        Column("busy_units", "units", "Units doing work: training PFLOPS used / effective training PFLOPS per unit plus "
+                                      "inference PFLOPS used / inference PFLOPS per unit."),
+        Column("idle_units", "units", "Units in service that do no work: units in service − busy units."),
+        Column("training_pflops_used", "PFLOPS", "Effective training compute used by the training jobs placed here."),
+        Column("inference_pflops_used", "PFLOPS", "Inference compute used to serve the demand routed here."),
+        Column("idle_pct", "%", "Idle units as a percentage of the units in service."),
+    ),
+    "training": (
+        _id("job", "Training job id."),
+        _SCENARIO,
+        _flag("placed", "Whether the job is placed at a site in this scenario."),
+        _id("site", "Site the job runs at (empty if not placed)."),
+        _id("family", "Software family the job runs on (empty if not placed)."),
+        _id("first_period", "First period the job runs."),
+        _id("last_period", "Last period the job runs."),
+        Column("peak_pflops", "PFLOPS", "Largest effective training compute the job needs in any period it runs."),
+    ),
+    "inference": (
+        _REGION,
+        _SITE,
+        _SYSTEM,
+        _PERIOD,
+        _SCENARIO,
+        Column("pflops", "PFLOPS", "Inference demand of the region served from the site, split over the site's "
+                                   "systems in proportion to each system's inference use."),
+        Column("latency_ms", "ms", "Round-trip latency of the route from the region to the site."),
+    ),
+    "demand": (
+        _REGION,
+        _PERIOD,
+        _SCENARIO,
+        Column("demand_pflops", "PFLOPS", "Inference demand of the region in the period."),
+        Column("served_pflops", "PFLOPS", "Demand served, summed over the routes to every site."),
+        Column("unserved_pflops", "PFLOPS", "Demand not served: demand − served, at least 0."),
+    ),
+    "site_power": (
+        _SITE,
+        _PERIOD,
+        _SCENARIO,
+        Column("built_it_mw", "MW", "IT capacity online at the site: existing plus built (the same in every scenario)."),
+        Column("nameplate_it_mw", "MW", "Nameplate IT power of the systems in service at the site."),
+        Column("it_load_mw", "MW", "IT power drawn: busy units at full power, idle units at their idle power share."),
+        Column("facility_mw", "MW", "Facility power drawn: IT load × the PUE of each power pool."),
+        Column("grid_mw", "MW", "Grid connection of the site in the period (0 before grid_available_from)."),
+        Column("grid_draw_mw", "MW", "Grid connection taken: facility power / usable grid share of each pool, i.e. with "
+                                     "the headroom the redundancy rule keeps unused."),
+        Column("grid_use_pct", "%", "Grid connection taken as a percentage of the grid connection (0 without one)."),
+    ),
+    "pool_load": (
+        _SITE,
+        _id("pool", "Power pool of the site: 'existing' or the id of a build option."),
+        _PERIOD,
+        _SCENARIO,
+        Column("capacity_mw", "MW", "IT capacity of the pool online in the period."),
+        Column("it_load_mw", "MW", "IT load placed in the pool."),
+        Column("domestic_it_load_mw", "MW", "IT load of domestic systems placed in the pool."),
+        Column("pue", "ratio", "Power usage effectiveness of the pool: facility power / IT power."),
+        Column("usable_grid_share", "share", "Share of the grid connection the pool may draw (redundancy: 1 none, "
+                                             "0.5 for 2N)."),
+    ),
+    "costs": (
+        _id("category", "Cost category: site_capex, system_capex, energy, energy_subsidy, end_value, ... "
+                        "(docs/formulation.md, section 4)."),
+        _PERIOD,
+        _SCENARIO,
+        Column("probability", "share", "Probability of the scenario."),
+        Column("undiscounted_usd", "USD", "Cost in the period, not discounted: a lump sum once, an annual cost × the "
+                                          "years of the period; credits are negative."),
+        Column("discounted_usd", "USD", "The same cost discounted to the start of the horizon; credits are negative."),
+    ),
+    "policy": (
+        _id("kind", "Rule kind: energy_subsidy, share_target or export_cap."),
+        _id("policy", "Label of the rule (its id)."),
+        _id("scope", "What the rule covers: a site (energy_subsidy), a jurisdiction (share_target) or the "
+                     "comma-separated systems capped (export_cap)."),
+        _PERIOD,
+        _SCENARIO,
+        Column("value", "see unit", "Domestic share of installed compute, 0–1 (energy_subsidy, share_target; empty "
+                                    "if no compute), or units bought (export_cap)."),
+        Column("limit", "see unit", "Domestic share threshold (qualifying-site subsidy; empty for domestic_systems), "
+                                    "minimum domestic share (share_target) or the cap in units (export_cap)."),
+        _id("unit", "Unit of value and limit: 'domestic share' (a fraction 0–1) or 'units bought'."),
+        _flag("met", "Whether the subsidy is received, the share target met or the export cap respected."),
+        Column("usd_per_year", "USD/year", "Energy bill saving of a subsidy (positive) or the shortfall penalty of a "
+                                           "soft share target (negative); 0 for export caps."),
+    ),
+}
+
+COLUMNS: dict[str, list[str]] = {table: [c.name for c in cols] for table, cols in TABLES.items()}
+
+
+def column(table: str, name: str) -> Column:
+    """The declaration of one column; KeyError if the table or column is not declared."""
+    for c in TABLES[table]:
+        if c.name == name:
+            return c
+    raise KeyError(f"table '{table}' has no column '{name}'")

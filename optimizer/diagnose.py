@@ -9,27 +9,34 @@ give, by how much, and what limited it — in the records' own names.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass, field
+from typing import Any
 
+import pandas as pd
 import pyomo.environ as pyo
 
-from .instance.derive import Prepared, prepare
-from .instance.load import instance_from_dict
-from .instance.schema import Instance
-from .model import build_model
-from .options import SolveOptions
-from .results.extract import extract_tables, v
-from .solver import FEASIBLE, OPTIMAL, solve_model
+from optimizer.instance.derive import Prepared, inference_blockers, prepare
+from optimizer.instance.eligibility import join_reasons
+from optimizer.instance.load import instance_from_dict
+from optimizer.instance.schema import Instance, TrainingJob
+from optimizer.model import build_model
+from optimizer.options import SolveOptions
+from optimizer.results.extract import extract_tables, v
+from optimizer.solver import FEASIBLE, OPTIMAL, solve_model
 
 
 @dataclass
 class Diagnosis:
+    """Whether the hard rules can all hold, the solver status, and each rule that had to give."""
+
     feasible: bool
     status: str
     findings: list[str] = field(default_factory=list)
     violation_pflops: float = 0.0
 
     def text(self) -> str:
+        """The diagnosis as plain text: one line, or a header and one line per finding."""
         if self.feasible:
             return "all hard rules can be met together: the instance is feasible"
         head = f"the hard rules cannot all be met; {len(self.findings)} of them had to give:"
@@ -44,7 +51,7 @@ def relaxed_instance(inst: Instance) -> Instance:
     for j in data["training_jobs"]:
         j["must_place"] = False
 
-    def soften(targets):
+    def soften(targets: list[dict[str, Any]] | None) -> None:
         for t in targets or []:
             if t["hard"]:
                 t["hard"] = False
@@ -64,9 +71,9 @@ def diagnose(inst: Instance, time_limit: float | None = 60.0) -> Diagnosis:
     hard_regions = {g.id for g in inst.regions if g.must_serve}
     hard_jobs = {j.id for j in inst.training_jobs if j.must_place}
     hard_targets = {x.id for x in inst.policies.share_targets if x.hard}
-    for w in inst.scenarios:
-        if w.policies and w.policies.share_targets:
-            hard_targets |= {x.id for x in w.policies.share_targets if x.hard}
+    for sc in inst.scenarios:
+        if sc.policies and sc.policies.share_targets:
+            hard_targets |= {x.id for x in sc.policies.share_targets if x.hard}
 
     slack = []
     for (g, p, w) in m.UNSERVED:
@@ -94,33 +101,35 @@ def diagnose(inst: Instance, time_limit: float | None = 60.0) -> Diagnosis:
     return Diagnosis(False, out.status, findings, total)
 
 
-def _findings(inst, prep, tables, hard_regions, hard_jobs, hard_targets) -> list[str]:
+def _findings(inst: Instance, prep: Prepared, tables: dict[str, pd.DataFrame],
+              hard_regions: set[str], hard_jobs: set[str], hard_targets: set[str]) -> list[str]:
+    """One sentence per hard rule that had to give in the relaxed plan, with what limited it."""
     out = []
     regions = {g.id: g for g in inst.regions}
     sp = tables["site_power"].set_index(["site", "period", "scenario"])
     multi = len(prep.scenarios) > 1
-    for r in tables["demand"].itertuples():
+    for r in _rows(tables["demand"]):
         if r.region not in hard_regions or r.unserved_pflops <= 1e-6:
             continue
         g = regions[r.region]
         tag = f" [scenario {r.scenario}]" if multi else ""
         near = [s for (gid, s) in prep.latency_ms if gid == r.region]
         within = f"within {g.max_latency_ms:g} ms" if g.max_latency_ms is not None else "within its residency rules"
-        reasons = []
+        blocked = inference_blockers(prep, prep.scenario(r.scenario), g, r.period)  # the rule that removed each site
+        reasons = [] if near else list(blocked.values())
         for s in near:
-            if not prep.hosts[s, r.period]:
-                later = [c.online for c in prep.choices if c.site == s]
-                reasons.append(f"'{s}' has no capacity in {r.period}" + (f" (earliest online: {min(later, key=prep.periods.index)})" if later else ""))
+            if s in blocked:
+                reasons.append(blocked[s])
             elif (s, r.period, r.scenario) in sp.index:
-                row = sp.loc[(s, r.period, r.scenario)]
+                row = sp.loc[(s, r.period, r.scenario)]  # type: ignore[index]  # pandas-stubs: no full MultiIndex keys
                 reasons.append(f"'{s}': {row.nameplate_it_mw:g} of {row.built_it_mw:g} MW IT capacity filled, "
-                               f"{row.grid_use_pct:.0f} % of its {row.grid_mw:g} MW grid drawn")
-        where = "; ".join(reasons) if reasons else "no site qualifies"
+                               f"{row.grid_held_pct:.0f} % of its {row.grid_mw:g} MW grid connection held")
+        where = join_reasons(reasons) if reasons else "no site qualifies"
         out.append(
             f"region '{r.region}' needs {r.demand_pflops:g} PFLOPS in {r.period}{tag}; {within} only "
             f"{r.served_pflops:g} PFLOPS can be served ({where})"
         )
-    for r in tables["training"].itertuples():
+    for r in _rows(tables["training"]):
         if r.job in hard_jobs and not r.placed:
             job = next(j for j in inst.training_jobs if j.id == r.job)
             tag = f" [scenario {r.scenario}]" if multi else ""
@@ -133,7 +142,7 @@ def _findings(inst, prep, tables, hard_regions, hard_jobs, hard_targets) -> list
                 + (f"; largest: {best})" if best else ")")
             )
     pol = tables["policy"]
-    for r in pol[pol["kind"] == "share_target"].itertuples():
+    for r in _rows(pol[pol["kind"] == "share_target"]):
         if r.policy in hard_targets and not r.met:
             tag = f" [scenario {r.scenario}]" if multi else ""
             out.append(
@@ -143,7 +152,12 @@ def _findings(inst, prep, tables, hard_regions, hard_jobs, hard_targets) -> list
     return out
 
 
-def _largest_hosts(inst, prep, job, top: int = 3) -> str:
+def _rows(df: pd.DataFrame) -> Iterator[Any]:
+    """The rows of ``df`` as named tuples (``df.itertuples()``), typed ``Any``: their fields are its columns."""
+    return iter(df.itertuples())
+
+
+def _largest_hosts(inst: Instance, prep: Prepared, job: TrainingJob, top: int = 3) -> str:
     """The sites that could hold the most effective training PFLOPS for a job, at most."""
     eff = {f.id: f.training_efficiency for f in inst.families}
     fams = set(job.allowed_families) if job.allowed_families is not None else set(eff)
@@ -167,7 +181,8 @@ def explain_infeasible(prep: Prepared) -> list[str]:
     hard_jobs = [j.id for j in inst.training_jobs if j.must_place]
     hard_targets = sorted({t.label for w in prep.scenarios for t in w.targets if t.hard})
     if hard_regions:
-        out.append(f"must-serve regions: {', '.join(hard_regions)} (all their demand must be served within latency and residency)")
+        out.append(f"must-serve regions: {', '.join(hard_regions)}"
+                   " (all their demand must be served within latency and residency)")
     if hard_jobs:
         out.append(f"must-place training jobs: {', '.join(hard_jobs)}")
     if hard_targets:

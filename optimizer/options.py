@@ -18,13 +18,18 @@ class Status(StrEnum):
     ``optimal`` — proven optimal within the relative gap;
     ``feasible`` — a limit (time, interruption) stopped the search with an incumbent, which is kept;
     ``infeasible`` — no plan satisfies the hard rules (with an explanation in input terms);
-    ``no_solution`` — a limit stopped the search before any plan was found.
+    ``no_solution`` — a limit stopped the search before any plan was found;
+    ``rejected`` — a plan was found but the independent verifier (asked for with
+    ``SolveOptions(verify=True)``, ``dcplan solve --verify``) found that its numbers do not
+    describe its decisions: a solver or model error. The tables are kept for inspection;
+    it never counts as a plan (exit code 6).
     """
 
     OPTIMAL = "optimal"
     FEASIBLE = "feasible"
     INFEASIBLE = "infeasible"
     NO_SOLUTION = "no_solution"
+    REJECTED = "rejected"
 
     @property
     def has_solution(self) -> bool:
@@ -39,7 +44,9 @@ class SolveOptions:
     ``time_limit`` in seconds (None: no limit); ``mip_gap`` relative; ``threads`` and
     ``seed`` make runs repeatable; ``write_model`` writes the built model (MPS or LP by
     extension) before solving; ``verbose`` shows the HiGHS log; ``diagnose_time_limit``
-    bounds the elastic re-solve that explains an infeasible instance (None: no limit).
+    bounds the elastic re-solve that explains an infeasible instance (None: no limit);
+    ``verify`` re-checks the plan with the independent verifier and lowers the status to
+    ``rejected`` if it fails.
     """
 
     time_limit: float | None = None
@@ -49,6 +56,7 @@ class SolveOptions:
     write_model: str | Path | None = None
     verbose: bool = False
     diagnose_time_limit: float | None = 60.0
+    verify: bool = False
 
     def __post_init__(self) -> None:
         problems = self.problems()
@@ -83,6 +91,7 @@ class SolveOptions:
             "threads": self.threads,
             "seed": self.seed,
             "diagnose_time_limit": self.diagnose_time_limit,
+            "verify": self.verify,
         }
 
 

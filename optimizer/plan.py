@@ -44,25 +44,38 @@ class Plan:
 
     @property
     def has_solution(self) -> bool:
+        """Whether the plan has a solution (optimal, or feasible within the limits)."""
         return Status(self.status).has_solution
 
     def summary(self) -> dict[str, Any]:
-        """The plan's headline figures, as written to ``summary.json``."""
+        """The plan's headline figures, as written to ``summary.json``.
+
+        ``objective`` is the solver's objective, named by ``objective_name``: the expected
+        discounted cost, or under a risk setting the risk objective (1 - weight) × expected
+        cost + weight × CVaR. ``expected_cost_usd`` is the expected discounted cost and
+        ``cvar_usd`` the CVaR_alpha of the discounted scenario costs (None without a risk
+        setting); definitions in :mod:`optimizer.results.outcomes`. ``warnings`` say how to
+        read the plan (e.g. continuous counts of an expensive divisible system)."""
+        from optimizer.results.outcomes import objective_name, plan_cvar, plan_warnings
+
         return {
             "instance": self.instance.name,
             "instance_file": self.instance_file,
             "status": self.status,
             "solver_status": self.solver_status,
             "objective": self.objective,
+            "objective_name": objective_name(self.risk),
             "best_bound": self.best_bound,
             "mip_gap": self.mip_gap,
-            "expected_cost": self.expected_cost,
+            "expected_cost_usd": self.expected_cost,
+            "cvar_usd": plan_cvar(self),
             "risk": None if self.risk is None else {"measure": "cvar", "alpha": self.risk.alpha, "weight": self.risk.weight},
             "currency": self.instance.horizon.currency,
             "seconds": {k: round(x, 4) for k, x in self.seconds.items()},
             "model_size": self.model_size,
             "options": self.options.as_dict(),
             "messages": self.messages,
+            "warnings": plan_warnings(self),
         }
 
 
@@ -89,6 +102,8 @@ def solve(
         instance = load_instance(instance)
         seconds["load"] = time.perf_counter() - t0
     options = options if options is not None else SolveOptions()
+    if decisions is not None:
+        decisions.check(instance)  # an unknown id is an input error (InstanceError), never ignored
     prep, m, ctx, t = timed_build(instance, decisions, risk)
     seconds.update(t)
     size = _size(m)
@@ -118,10 +133,16 @@ def solve(
     elif not out.has_solution:
         messages.append(f"no plan found within the limits (HiGHS: {out.solver_status}); raise --time-limit")
     elif out.status == FEASIBLE:
-        messages.append(f"search stopped early (HiGHS: {out.solver_status}); the plan is within {100 * (out.mip_gap or 0):.2f} % of the best bound")
+        messages.append(f"search stopped early (HiGHS: {out.solver_status}); "
+                        f"the plan is within {100 * (out.mip_gap or 0):.2f} % of the best bound")
     if out.status == INFEASIBLE and decisions is not None:
         messages.append("no plan satisfies the imposed decisions together with the instance's rules")
-    return Plan(instance, out.status, out.solver_status, out.objective, out.best_bound, out.mip_gap, tables,
+    status = out.status
+    if options.verify and out.has_solution:
+        t0 = time.perf_counter()
+        status = _verified(instance, tables, expected, status, messages)
+        seconds["verify"] = time.perf_counter() - t0
+    return Plan(instance, status, out.solver_status, out.objective, out.best_bound, out.mip_gap, tables,
                 seconds, options, messages, size, expected, risk,
                 m if keep_model else None, ctx if keep_model else None)
 
@@ -146,3 +167,18 @@ def timed_build(inst: Instance, decisions: Decisions | None = None, risk: Risk |
     m, ctx = build_model(prep, risk)
     t2 = time.perf_counter()
     return prep, m, ctx, {"prepare": t1 - t0, "build": t2 - t1}
+
+
+def _verified(instance: Instance, tables: dict[str, pd.DataFrame], expected: float | None, status: Status,
+              messages: list[str]) -> Status:
+    """Re-check the plan with the independent verifier; a rejected plan is never a plan."""
+    from optimizer.results.verify import verify_plan
+
+    rep = verify_plan(instance, tables, expected)
+    if rep.ok:
+        messages.append("verifier: plan re-checked, all constraints hold")
+        return status
+    messages.append(f"verifier: {len(rep.violations)} violation(s): " + "; ".join(rep.messages[:5]))
+    messages.append("the plan is REJECTED: its numbers do not describe its decisions (a solver or model error); "
+                    "the tables are kept for inspection only")
+    return Status.REJECTED

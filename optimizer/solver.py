@@ -16,12 +16,15 @@ from __future__ import annotations
 
 import logging
 import math
+import re
 import signal
 import threading
 import time
+from collections.abc import Callable, Iterable
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import highspy
 import numpy as np
@@ -38,6 +41,8 @@ OPTIMAL, FEASIBLE, INFEASIBLE, NO_SOLUTION = Status.OPTIMAL, Status.FEASIBLE, St
 
 @dataclass
 class SolveOutcome:
+    """What a solve of the model gave: status, objective and bound, gap, timings and messages."""
+
     status: Status
     solver_status: str
     objective: float | None
@@ -57,6 +62,7 @@ def solve_model(m: pyo.ConcreteModel, ctx: Context, options: SolveOptions) -> So
     if options.write_model:
         session.write_model(options.write_model)
     scale = session.scale_objective()
+    warning = coefficient_range_warning(session)
     solver_options = {"random_seed": int(options.seed), "mip_rel_gap": float(options.mip_gap)}
     no_updates = {k: False for k in session._opt.CONFIG.auto_updates}
     reset_thread_pool()
@@ -78,19 +84,23 @@ def solve_model(m: pyo.ConcreteModel, ctx: Context, options: SolveOptions) -> So
     if session.is_empty():  # nothing to decide, every cost is fixed
         objective = best_bound = float(pyo.value(m.total_cost))
         return SolveOutcome(status, raw, objective, best_bound, 0.0, seconds, [], True)
+    messages = [f"interrupted ({interrupted[0]}): the best plan found so far is kept"] if interrupted else []
     if has_sol:
         res.solution_loader.load_vars()
         _round_integers(m)
-        objective = float(pyo.value(m.total_cost))
         info = session._h.getInfo()
-        if info.mip_node_count >= 0:  # a MIP
+        if info.mip_node_count >= 0:  # a MIP: complete the incumbent, then measure the gap in USD
             best_bound = float(info.mip_dual_bound) / scale  # includes the objective constant
-            gap = float(info.mip_gap)
-        else:
-            best_bound, gap = objective, 0.0
-        if status == Status.OPTIMAL and gap is not None and gap > 1:  # HiGHS reports inf gap at 0 objective
+            t0 = time.perf_counter()
+            messages += session.complete_incumbent(m)
+            seconds["complete"] = time.perf_counter() - t0
+            objective = float(pyo.value(m.total_cost))
             gap = abs(objective - best_bound) / max(1.0, abs(objective))
-    messages = [f"interrupted ({interrupted[0]}): the best plan found so far is kept"] if interrupted else []
+        else:
+            objective = float(pyo.value(m.total_cost))
+            best_bound, gap = objective, 0.0
+    if warning:
+        messages.append(warning)
     return SolveOutcome(status, raw, objective, best_bound, gap, seconds, messages, has_sol, scale)
 
 
@@ -121,6 +131,7 @@ class LpArrays:
 
     @property
     def num_col(self) -> int:
+        """The number of columns."""
         return len(self.cost)
 
 
@@ -150,6 +161,7 @@ class HighsSession:
         self._opt = SolverFactory("highs")
         t0 = time.perf_counter()
         self._opt.set_instance(m)
+        self._model = m
         self.handover_seconds = time.perf_counter() - t0
         self._h: highspy.Highs = self._opt._solver_model
         self._cols: dict[int, int] = self._opt._pyomo_var_to_solver_var_map
@@ -160,36 +172,95 @@ class HighsSession:
         """HiGHS column of a Pyomo variable (-1 when it is in no row, so not in HiGHS)."""
         return self._cols.get(id(var), -1)
 
+    def complete_incumbent(self, m: pyo.ConcreteModel, time_limit: float = 60.0) -> list[str]:
+        """Make the loaded incumbent consistent: fix its integer decisions, re-solve the LP of
+        the rest and load that LP optimum into ``m`` (it can only lower the cost).
+
+        A MIP incumbent taken at a limit can leave derived continuous variables (a subsidy
+        received, a shortfall) away from what its own decisions earn, so its written costs
+        would not describe its decisions. Changes the model HiGHS holds (integer columns
+        fixed and made continuous): call it last. Returns messages (empty when all is well).
+        """
+        h = self._h
+        lp = h.getLp()
+        n = lp.num_col_
+        if not len(lp.integrality_):
+            return []
+        is_int = np.array([t != highspy.HighsVarType.kContinuous for t in lp.integrality_], dtype=bool)
+        lower = np.array(lp.col_lower_, dtype=float)
+        upper = np.array(lp.col_upper_, dtype=float)
+        variables = {j: var for var in m.component_data_objects(pyo.Var, active=True)
+                     if (j := self._cols.get(id(var), -1)) >= 0}
+        for j in np.flatnonzero(is_int):
+            var = variables.get(int(j))
+            if var is not None and var.value is not None:
+                lower[j] = upper[j] = round(var.value)
+        cols = np.flatnonzero(is_int).astype(np.int32)
+        h.changeColsIntegrality(len(cols), cols, np.array([highspy.HighsVarType.kContinuous] * len(cols)))
+        self.set_col_bounds(np.arange(n, dtype=np.int32), lower, upper)
+        before = float(pyo.value(m.total_cost))
+        h.setOptionValue("output_flag", False)
+        with _ctrl_c_stops_search(h):
+            result = self.run(time_limit=time_limit, mip_gap=0.0)
+        if result.status != Status.OPTIMAL or result.x is None:
+            return [f"the incumbent's continuous part could not be re-optimised ({result.solver_status}); "
+                    "it is reported as found"]
+        saved = {j: var.value for j, var in variables.items()}
+        for j, var in variables.items():
+            if not is_int[j]:
+                var.set_value(float(result.x[j]), skip_validation=True)
+        after = float(pyo.value(m.total_cost))
+        if after > before + 1e-9 * max(1.0, abs(before)):  # numerically worse: keep what HiGHS found
+            for j, var in variables.items():
+                var.set_value(saved[j], skip_validation=True)
+        return []
+
+    def column_name(self, col: int) -> str:
+        """The Pyomo name of the variable in column ``col`` (its record ids in brackets)."""
+        if not hasattr(self, "_names"):
+            self._names = {j: var.name for var in self._model.component_data_objects(pyo.Var)
+                           if (j := self._cols.get(id(var), -1)) >= 0}
+        return self._names.get(col, f"column {col}")
+
     def columns(self, variables: list) -> np.ndarray:
+        """The HiGHS column indices of Pyomo variables, in order."""
         return np.array([self.column(x) for x in variables], dtype=np.int32)
 
     @property
     def num_col(self) -> int:
+        """The number of columns HiGHS holds."""
         return int(self._h.getNumCol())
 
     @property
     def num_row(self) -> int:
+        """The number of rows HiGHS holds."""
         return int(self._h.getNumRow())
 
     def lp(self) -> LpArrays:
+        """A copy of the column costs and bounds and the objective constant HiGHS holds."""
         lp = self._h.getLp()
         return LpArrays(np.array(lp.col_cost_, dtype=float), np.array(lp.col_lower_, dtype=float),
                         np.array(lp.col_upper_, dtype=float), float(lp.offset_))
 
     def is_empty(self) -> bool:
+        """Whether HiGHS's model status is ``kModelEmpty`` (nothing to solve)."""
         return self._h.getModelStatus() == highspy.HighsModelStatus.kModelEmpty
 
     # -- changes
     def set_option(self, name: str, value: object) -> None:
+        """Set a HiGHS option."""
         self._h.setOptionValue(name, value)
 
     def set_costs(self, cols: np.ndarray, costs: np.ndarray) -> None:
+        """Set the objective coefficients of columns ``cols``."""
         self._h.changeColsCost(len(cols), np.asarray(cols, dtype=np.int32), np.asarray(costs, dtype=float))
 
     def set_offset(self, offset: float) -> None:
+        """Set the objective constant."""
         self._h.changeObjectiveOffset(float(offset))
 
     def set_col_bounds(self, cols: np.ndarray, lower: np.ndarray, upper: np.ndarray) -> None:
+        """Set the bounds of columns ``cols``."""
         self._h.changeColsBounds(len(cols), np.asarray(cols, dtype=np.int32), np.asarray(lower, dtype=float),
                                  np.asarray(upper, dtype=float))
 
@@ -206,6 +277,7 @@ class HighsSession:
         return row
 
     def set_row_bounds(self, rows: np.ndarray, lower: np.ndarray, upper: np.ndarray) -> None:
+        """Set the bounds of rows ``rows``."""
         self._h.changeRowsBounds(len(rows), np.asarray(rows, dtype=np.int32), np.asarray(lower, dtype=float),
                                  np.asarray(upper, dtype=float))
 
@@ -216,10 +288,28 @@ class HighsSession:
         return scale_objective(self._h)
 
     def write_model(self, path: str | Path) -> None:
-        """Write the model HiGHS holds (MPS or LP by extension)."""
+        """Write the model HiGHS holds (MPS or LP by extension), quietly, with readable names.
+
+        Columns and rows are named after their Pyomo components (:func:`model_names`:
+        ``build[rockdale-mine,ai-retrofit,2026]`` in MPS, ``build(rockdale_mine,ai_retrofit,2026)``
+        in LP, whose readers take no brackets or dashes); HiGHS's console output is off while
+        the names are passed and the file is written.
+        """
         path = Path(path)
         path.parent.mkdir(parents=True, exist_ok=True)
-        self._h.writeModel(str(path))
+        h = self._h
+        output = h.getOptionValue("output_flag")[1]
+        h.setOptionValue("output_flag", False)
+        try:
+            cols, rows = model_names(self._opt._model, self._cols, self._rows, self.num_col, self.num_row,
+                                     lp=path.suffix.lower() == ".lp")
+            for j, name in enumerate(cols):
+                h.passColName(j, name)
+            for i, name in enumerate(rows):
+                h.passRowName(i, name)
+            h.writeModel(str(path))
+        finally:
+            h.setOptionValue("output_flag", output)
 
     # -- solving
     def status(self) -> tuple[Status, str, bool]:
@@ -253,6 +343,72 @@ class HighsSession:
         if bound is not None and not math.isfinite(bound):
             bound = None
         return RunResult(status, raw, has, x, objective, bound)
+
+
+NAME_MAX = 255
+"""Longest column or row name written (the LP format's limit)."""
+
+_LP_OTHER = re.compile(r"[^A-Za-z0-9_(),.]")
+_BLANK = re.compile(r"\s")
+
+
+def model_names(m: pyo.ConcreteModel, cols: dict[int, int], rows: dict[Any, int], num_col: int, num_row: int,
+                *, lp: bool) -> tuple[list[str], list[str]]:
+    """Column and row names for a model file: the Pyomo names (``component[index,...]``) of the
+    variables and constraints that ``cols`` (``id(var)`` -> column) and ``rows`` (constraint
+    data -> row) place in HiGHS, valid for the format and unique.
+
+    Blanks become ``_``; for ``lp`` brackets become parentheses and every character but
+    letters, digits and ``_(),.`` becomes ``_``; names are cut at :data:`NAME_MAX` characters;
+    a name taken already gets a ``_N`` suffix; columns and rows of no Pyomo component
+    (added by an analysis) are ``_cJ`` / ``_rI``.
+    """
+    cache: dict[object, str] = {}  # index parts repeat (site, period ids): clean each once
+    left, right = ("(", ")") if lp else ("[", "]")
+
+    def clean(text: str) -> str:
+        return _LP_OTHER.sub("_", text.replace("[", "(").replace("]", ")")) if lp else _BLANK.sub("_", text)
+
+    def part(p: object) -> str:
+        if p not in cache:
+            cache[p] = clean(str(p))
+        return cache[p]
+
+    def names(components: Iterable[Any], where: dict[Any, int], size: int, key: Callable[[Any], Any]) -> list[str]:
+        out = [""] * size
+        for comp in components:
+            base = clean(str(comp.name))
+            base = base if base[:1].isalpha() or base[:1] == "_" else "_" + base
+            for idx, data in comp.items():
+                k = where.get(key(data), -1)
+                if not 0 <= k < size:
+                    continue
+                if idx is None:
+                    out[k] = base[:NAME_MAX]
+                else:
+                    parts = idx if isinstance(idx, tuple) else (idx,)
+                    out[k] = f"{base}{left}{','.join([part(p) for p in parts])}{right}"[:NAME_MAX]
+        return out
+
+    col_names = names(m.component_objects(pyo.Var, descend_into=True), cols, num_col, id)
+    row_names = names(m.component_objects(pyo.Constraint, active=True, descend_into=True), rows, num_row, lambda c: c)
+    return _unique(col_names, "_c"), _unique(row_names, "_r")
+
+
+def _unique(names: list[str], blank: str) -> list[str]:
+    """Fill blank names with ``blank`` + position and make every name unique (``_N`` suffix)."""
+    seen: set[str] = set()
+    out = []
+    for k, name in enumerate(names):
+        name = name or f"{blank}{k}"
+        if name in seen:
+            n = 2
+            while f"{name[:NAME_MAX - 8]}_{n}" in seen:
+                n += 1
+            name = f"{name[:NAME_MAX - 8]}_{n}"
+        seen.add(name)
+        out.append(name)
+    return out
 
 
 def fixed_lp_duals(m: pyo.ConcreteModel, rows: list, time_limit: float | None = None) -> tuple[dict, float, set]:
@@ -310,23 +466,60 @@ def fixed_lp_duals(m: pyo.ConcreteModel, rows: list, time_limit: float | None = 
 OBJECTIVE_TARGET_MAX = 1e4
 """Largest objective coefficient HiGHS should see after scaling (see :func:`scale_objective`)."""
 
+OBJECTIVE_FLOOR_MIN = 1e-3
+"""Smallest non-zero objective coefficient HiGHS may see after scaling: 10,000 times its
+dual feasibility tolerance (1e-7, absolute), so that a cost difference of 0.01 % between
+two choices is still resolved. The floor wins over :data:`OBJECTIVE_TARGET_MAX`: a
+coefficient range wider than both allow keeps the small costs exact and the large ones
+large (slower, never wrong)."""
+
+RESOLVABLE_RANGE = 1e12
+"""Widest ratio of the largest to the smallest non-zero objective coefficient that HiGHS
+resolves in double precision with its tolerances; beyond it the plan carries a warning
+naming the extreme coefficients (see :func:`coefficient_range_warning`)."""
+
 
 def objective_scale(costs) -> float:
-    """The power of ten that brings the largest objective coefficient to at most
-    :data:`OBJECTIVE_TARGET_MAX` (1.0 when it already is).
+    """The power of ten applied to the objective before HiGHS sees it.
+
+    It brings the largest coefficient to at most :data:`OBJECTIVE_TARGET_MAX`, but never
+    below the factor that keeps the smallest non-zero coefficient at or above
+    :data:`OBJECTIVE_FLOOR_MIN`, and never above 1 (costs are never scaled up).
 
     Costs in USD reach 1e9-1e10 per variable (a 500 MW campus) while HiGHS's dual
     feasibility tolerance is an absolute 1e-7: unscaled, the simplex spends most of its
     iterations on numerical noise (synth-L root LP: over 140 s unscaled, 14 s scaled by
-    1e-6; ``benchmarks/README.md``).
+    1e-6; ``benchmarks/README.md``). Scaled too far, small costs fall below that
+    tolerance and HiGHS cannot tell choices apart: with a 1e12 USD penalty beside $10
+    prices, scaling by 1e-8 returned a plan twice as dear as the optimum as "optimal".
     """
     import numpy as np
 
     c = np.abs(np.asarray(costs, dtype=float))
-    top = float(c.max()) if c.size else 0.0
-    if top <= OBJECTIVE_TARGET_MAX:
+    c = c[np.isfinite(c) & (c > 0)]
+    if not c.size:
         return 1.0
-    return 10.0 ** -math.ceil(math.log10(top / OBJECTIVE_TARGET_MAX))
+    top, bottom = float(c.max()), float(c.min())
+    scale = 1.0 if top <= OBJECTIVE_TARGET_MAX else 10.0 ** -math.ceil(math.log10(top / OBJECTIVE_TARGET_MAX))
+    floor = 10.0 ** math.ceil(math.log10(OBJECTIVE_FLOOR_MIN / bottom))
+    return min(1.0, max(scale, floor))
+
+
+def coefficient_range_warning(session: HighsSession) -> str | None:
+    """A warning naming the variables with the largest and smallest non-zero objective
+    coefficients when their ratio exceeds :data:`RESOLVABLE_RANGE` (None otherwise)."""
+    lp = session.lp()
+    c = np.abs(lp.cost)
+    nz = np.flatnonzero(np.isfinite(c) & (c > 0))
+    if nz.size < 2:
+        return None
+    hi, lo = int(nz[np.argmax(c[nz])]), int(nz[np.argmin(c[nz])])
+    ratio = c[hi] / c[lo]
+    if ratio <= RESOLVABLE_RANGE:
+        return None
+    return (f"objective coefficients span {ratio:.1e} (from {c[lo]:.3g} USD on {session.column_name(lo)} to "
+            f"{c[hi]:.3g} USD on {session.column_name(hi)}), more than HiGHS resolves ({RESOLVABLE_RANGE:.0e}): "
+            "costs that small may be treated as zero; lower the largest penalty or raise the smallest cost")
 
 
 def scale_objective(h: highspy.Highs) -> float:

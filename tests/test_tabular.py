@@ -459,3 +459,29 @@ def test_new_writes_a_starter_that_validates_and_solves(tmp_path, capsys):
     assert main(["new", str(f), "--overwrite"]) == 0 and f.read_text() == STARTER
     assert main(["new", str(tmp_path / "starter.xlsx")]) == 0
     assert dump(optimizer.load_instance(tmp_path / "starter.xlsx")) == dump(inst)
+
+
+# ----------------------------------------------------------------------------- sources survive convert
+@pytest.mark.parametrize("middle", ["q.xlsx", "q-csv"])
+def test_sources_survive_a_convert_round_trip(middle, tmp_path, capsys):
+    """Comments are lost by convert; the `sources` they cite are kept: YAML -> xlsx/CSV -> YAML."""
+    orig = optimizer.load_instance(QUICK)
+    assert orig.sources and all(s.text.endswith(f"(docs/sources.md#{s.id})") for s in orig.sources)
+    mid, back = tmp_path / middle, tmp_path / "back.yaml"
+    assert main(["convert", str(QUICK), str(mid)]) == 0
+    assert main(["convert", str(mid), str(back)]) == 0
+    capsys.readouterr()
+    assert optimizer.load_instance(back).sources == orig.sources
+    assert dump(optimizer.load_instance(back)) == dump(orig)
+    if middle.endswith("csv"):
+        rows = list(csv.DictReader((mid / "sources.csv").open(encoding="utf-8")))
+        assert [r["id"] for r in rows] == [s.id for s in orig.sources]
+    assert "sources:" in back.read_text()
+
+
+def test_an_instance_without_sources_converts_unchanged(tmp_path):
+    inst = optimizer.load_instance(QUICK).replace(sources=[])
+    write_instance(inst, tmp_path / "t.xlsx")
+    write_instance(optimizer.load_instance(tmp_path / "t.xlsx"), tmp_path / "t.yaml")
+    assert "sources" not in (tmp_path / "t.yaml").read_text()
+    assert optimizer.load_instance(tmp_path / "t.yaml").sources == []

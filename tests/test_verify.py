@@ -275,11 +275,11 @@ def test_changed_cost_row(quickstart):
 
 
 def test_grid_cut_is_caught(quickstart):
-    """The same plan against a 15 MW grid: 12.18 MW facility at 80 % usable draws 15.225 MW."""
+    """The same plan against a 15 MW grid: 12.18 MW facility at 80 % usable holds 15.225 MW of the connection."""
     inst, plan = quickstart
     cut = with_data(inst, ["sites", 0, "grid_mw"], 15)
     rep = verify_plan(cut, plan.tables, plan.objective)
-    assert caught(rep, "site_power: site 'rockdale-mine' 2027 scenario base: grid draw 15.225 MW > grid 15 MW")
+    assert caught(rep, "site_power: site 'rockdale-mine' 2027 scenario base: grid connection held 15.225 MW > grid 15 MW")
 
 
 def test_build_too_early_and_wrong_online_period(quickstart):
@@ -718,7 +718,7 @@ def test_share_measure_changes_what_counts(quickstart, measure, share):
     tables["fleet"] = f
     tables["site_power"] = pd.DataFrame([{"site": "s", "period": "2026", "scenario": "base", "built_it_mw": 5.0,
                                           "nameplate_it_mw": 2.0, "it_load_mw": 0.6, "facility_mw": 0.6, "grid_mw": 10.0,
-                                          "grid_draw_mw": 0.6}])
+                                          "grid_drawn_mw": 0.6, "grid_capacity_held_mw": 0.6}])
     tables["pool_load"] = pd.DataFrame([{"site": "s", "pool": "existing", "period": "2026", "scenario": "base",
                                          "capacity_mw": 5.0, "it_load_mw": 0.6, "domestic_it_load_mw": 0.3}])
     rep = verify_plan(inst, tables)

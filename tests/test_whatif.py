@@ -22,8 +22,8 @@ from optimizer import SolveOptions
 from optimizer.analysis.explain import explain
 from optimizer.analysis.marginal import MarginalValueError, marginal_values
 from optimizer.analysis.sweep import parse_grid, sweep
-from optimizer.instance.errors import InstanceError
 from optimizer.files import OutputExistsError
+from optimizer.instance.errors import InstanceError
 
 
 def row(df, kind, record, period="2026", scenario="base"):
@@ -144,6 +144,60 @@ def test_subsidy_captured():
     plan = solve_checked(d, keep_model=True)
     r = row(marginal_values(plan), "subsidy", "half@s1")
     assert r["value"] == pytest.approx(0.5 * 100 * HOURS)
+
+
+def _full_site(max_mw: float, demand: float, capex: float) -> dict:
+    """Convertible site c (option retro: 1 MW blocks at ``capex`` $/MW, at most ``max_mw``);
+    gpu $100, 1 MW, 10 PFLOPS, indivisible; demand ``demand`` PFLOPS at $1,000 per PFLOPS-year."""
+    return micro(sites=[site("c", "convertible", options=[option("retro", capex=capex, max_mw=max_mw)])],
+                 regions=[region("r", demand, penalty=1000)])
+
+
+def test_marginal_one_more_block_at_a_full_site_is_priced_by_a_re_solve():
+    """Max 1 MW (one block) at $1,000/MW, demand 20 PFLOPS. Plan: the block and one gpu,
+    10 PFLOPS served and 10 unserved: 1,000 + 100 + 10 * 1,000 = 11,100 (nothing built:
+    20 * 1,000 = 20,000). The site is full (1 gpu = 1 MW = the block) and the blocks and the
+    gpu count are fixed in the LP, so nameplate_limit has no dual (NaN). One more block (the
+    maximum raised to 2 MW) and a second gpu serve the other 10 PFLOPS: the penalty saved,
+    10 * 1,000 = 10,000, minus the block's cost 1,000 and the gpu's 100 = 8,900.
+
+    Max 10 MW, demand 15, $6,000/MW: still one block (10 * 1,000 = 10,000 > 6,000 + 100); a
+    second block and gpu serve the other 5 PFLOPS: 5 * 1,000 - 6,000 - 100 = -1,100 (the
+    MIP was right not to buy it).
+    """
+    plan = solve_checked(_full_site(1, 20, 1000), keep_model=True)
+    assert plan.objective == pytest.approx(11_100)
+    df = marginal_values(plan)
+    r = df[(df["kind"] == "capacity") & (df["method"] == "re-solve, one more block")]
+    assert len(r) == 1, df
+    r = r.iloc[0]
+    assert r["value"] == 8_900.0 and r["unit"] == "USD/block"
+    assert (r["record"], r["period"], r["scenario"]) == ("c", "2026", "base")
+    assert "max_it_mw raised" in r["meaning"] and r["slack"] == 0
+    lp = row(df[df["method"] == "dual of the fixed LP"], "capacity", "c")
+    assert lp["method"] == "dual of the fixed LP" and math.isnan(lp["value"]) and "re-solve" in lp["meaning"]
+    assert df.attrs["block_resolves"] == 2
+    assert (df.loc[df["kind"] != "capacity", "method"] == "dual of the fixed LP").all()
+
+    plan = solve_checked(_full_site(10, 15, 6000), keep_model=True)
+    assert plan.objective == pytest.approx(11_100) and plan.tables["builds"]["blocks"].tolist() == [1]
+    r = marginal_values(plan).query("method == 're-solve, one more block'").iloc[0]
+    assert r["value"] == -1_100.0 and "max_it_mw" not in r["meaning"]
+    no_resolve = marginal_values(plan, blocks=False)
+    assert set(no_resolve["method"]) == {"dual of the fixed LP"} and no_resolve.attrs["block_resolves"] == 0
+
+
+def test_marginal_cli_prices_the_full_sites_of_us_power_crunch():
+    """Every converted site is full and Seattle is partly unserved: at least one non-zero
+    value is printed, with the method that gave it, in one number format."""
+    r = cli("marginal", "instances/us-power-crunch.yaml")
+    assert r.returncode == 0, r.stderr
+    assert "no limit has a non-zero marginal value" not in r.stdout
+    lines = [ln for ln in r.stdout.splitlines() if ln.startswith("capacity")]
+    methods = {"dual of the fixed LP", "re-solve, one more block"}
+    priced = [ln for ln in lines if any(m in ln for m in methods) and " USD " in ln and " 0 USD " not in ln]
+    assert priced, r.stdout
+    assert "e+0" not in r.stdout and "e-0" not in r.stdout
 
 
 def test_marginal_values_need_the_model():

@@ -24,6 +24,7 @@ import pandas as pd
 
 from optimizer.instance.decisions import Decisions
 from optimizer.instance.derive import per_period
+from optimizer.instance.errors import InstanceError
 from optimizer.instance.load import load_instance
 from optimizer.instance.schema import Instance
 from optimizer.options import Risk, SolveOptions
@@ -35,7 +36,7 @@ from .sweep import expected_costs, probabilities
 if TYPE_CHECKING:
     from optimizer.plan import Plan
 
-AT_LIMIT_PCT = 99.9  # grid use at or above this share of the grid counts as binding
+AT_LIMIT_PCT = 99.9  # grid connection held (grid_held_pct) at or above this share counts as binding
 TOL = 1e-6
 
 COST_COLUMNS = ["category", "base_usd", "variant_usd", "difference_usd"]
@@ -146,13 +147,19 @@ def explain(
     ``base_decisions`` are imposed on both plans (the question is asked *given* them);
     ``base`` reuses an already solved base plan. ``options`` apply to both solves (default:
     :class:`SolveOptions` with a 10 s diagnosis limit); ``risk`` makes both objectives
-    risk-averse (CVaR).
+    risk-averse (CVaR). A choice that names no site, option, system or family of ``inst``
+    raises :class:`~optimizer.instance.errors.InstanceError` ("did you mean", the ids)
+    before anything is solved.
     """
     if not force and not forbid:
         raise ValueError("give at least one choice to force (why not?) or forbid (why?)")
     if not isinstance(inst, Instance):
         inst = load_instance(inst)
     change = Decisions.parse(list(force), list(forbid))  # checks the KIND=ID syntax
+    problems = change.problems(inst, ("--why-not", "--why"))  # and, before any solve, that the ids exist
+    problems += base_decisions.problems(inst) if base_decisions is not None else []
+    if problems:
+        raise InstanceError(problems)
     bd = base_decisions or Decisions()
     variant_dec = Decisions(bd.force + change.force, bd.forbid + change.forbid, bd.fixed_builds)
     options = options if options is not None else SolveOptions(diagnose_time_limit=10.0)
@@ -247,8 +254,9 @@ def binding_limits(plan: Plan) -> pd.DataFrame:
     t = plan.tables
     rows = []
     sp = t["site_power"]
-    for r in _rows(sp[sp["grid_use_pct"] >= AT_LIMIT_PCT]):
-        rows.append(["grid at its limit", r.site, r.period, r.scenario, float(r.grid_draw_mw), "MW drawn"])
+    for r in _rows(sp[sp["grid_held_pct"] >= AT_LIMIT_PCT]):
+        rows.append(["grid at its limit", r.site, r.period, r.scenario, float(r.grid_capacity_held_mw),
+                     "MW of grid connection held"])
     pol = t["policy"]
     for r in _rows(pol[pol["kind"] == "export_cap"]):
         if r.limit is not None and float(r.value) >= float(r.limit) - TOL:

@@ -159,7 +159,7 @@ class HedgingResult:
             lines.append("  per scenario: cost, idle built capacity, unserved demand")
             for r in _rows(o):
                 lines.append(f"    {r.scenario:<24} p {r.probability:.3f}  {money(r.cost_usd, cur):>16}  "
-                             f"idle {r.idle_capacity_pct:5.1f} %  unserved {r.unserved_pct:5.1f} %")
+                             f"idle capacity {r.idle_capacity_pct:5.1f} %  unserved {r.unserved_pct:5.1f} %")
             e = expected_outcomes(o)
             if e:
                 lines.append(f"  expected idle built capacity {e['idle_capacity_pct']:.1f} %, unserved {e['unserved_pct']:.2f} %")

@@ -23,7 +23,6 @@ import pandas as pd
 from optimizer.analysis.figures import (
     Source,
     all_figures,
-    compute_split,
     expected,
     figure_png,
     grid_mw,
@@ -31,7 +30,25 @@ from optimizer.analysis.figures import (
     probabilities,
     resolve,
 )
+from optimizer.options import Risk
 from optimizer.results.format import money, money_short, number, pct
+from optimizer.results.outcomes import (
+    EXPECTED_COST,
+    IDLE_CAPACITY,
+    IDLE_CAPACITY_MEANS,
+    IDLE_DEFINITION,
+    IDLE_SYSTEMS,
+    IDLE_SYSTEMS_MEANS,
+    cvar_name,
+    energy_subsidies,
+    expected_outcomes,
+    idle_by,
+    idle_capacity_pct,
+    idle_systems_pct,
+    objective_name,
+    risk_averse,
+    tables_outcomes,
+)
 from optimizer.results.read import read_plan
 
 if TYPE_CHECKING:
@@ -81,9 +98,10 @@ _CAPTIONS = {
     "system_mix_by_scenario": "The same in the last period, one panel per scenario (site builds are shared, "
                               "systems are bought per scenario).",
     "costs": "Discounted cost per period and category; subsidies stack below zero, dots mark each period's net cost.",
-    "power": "Facility power drawn per site and period, the grid headroom the redundancy rule keeps unused, and the grid "
-             "connection; the percentage is the share of the grid connection taken.",
-    "idle": "Installed compute (nominal PFLOPS) by use, and the idle share per site and period.",
+    "power": "Power drawn per site and period (facility power), the grid headroom the redundancy rule keeps unused, and "
+             "the grid connection; the percentage is the grid connection held (drawn + headroom) as a share of it.",
+    "idle": "Nameplate MW of the installed systems by use, with built IT MW (the gap above the busy part is the idle "
+            "capacity), and idle systems (idle / installed nameplate MW) per site and period.",
 }
 
 
@@ -158,7 +176,7 @@ def _headline(summary: dict[str, Any], inst: Instance, probs: dict[str, float]) 
     size = summary.get("model_size") or {}
     cards = [
         ("status", f'<span class="{cls}">{html.escape(status)}</span>'),
-        ("expected discounted cost", money(summary.get("objective"), cur)),
+        *_cost_cards(summary, cur),
         ("best bound", money(summary.get("best_bound"), cur)),
         ("MIP gap", "–" if gap is None else pct(100 * gap, 3)),
         ("scenarios", ", ".join(f"{html.escape(w)} ({p:.2f})" for w, p in probs.items()) if len(probs) > 1
@@ -170,15 +188,27 @@ def _headline(summary: dict[str, Any], inst: Instance, probs: dict[str, float]) 
                                 f"{size.get('constraints', 0):,} cons")))
     risk = summary.get("risk")
     if risk:
-        cards.append(("risk", (f"CVaR α={risk.get('alpha')} weight={risk.get('weight')}; expected cost "
-                               f"{money(summary.get('expected_cost'), cur)}")))
+        cards.append(("risk setting", f"cvar:{risk.get('alpha')}:{risk.get('weight')}"))
     out = ['<div class="cards">']
-    out += [f'<div class="card"><div class="k">{k}</div><div class="v">{v}</div></div>' for k, v in cards]
+    out += [f'<div class="card"><div class="k">{html.escape(k)}</div><div class="v">{v}</div></div>' for k, v in cards]
     out.append("</div>")
-    msgs = summary.get("messages") or []
+    msgs = [*(summary.get("messages") or []), *(f"warning: {w}" for w in summary.get("warnings") or [])]
     if msgs:
         out.append('<ul class="msg">' + "".join(f"<li>{html.escape(str(m))}</li>" for m in msgs) + "</ul>")
     return "".join(out)
+
+
+def _cost_cards(summary: dict[str, Any], cur: str) -> list[tuple[str, str]]:
+    """The objective under its own name (``summary.json`` ``objective_name``); under a risk setting also the
+    expected discounted cost and the CVaR, each under its own name (:mod:`optimizer.results.outcomes`)."""
+    risk = summary.get("risk") or None
+    setting = Risk(float(risk["alpha"]), float(risk["weight"])) if risk else None
+    name = str(summary.get("objective_name") or objective_name(setting))
+    cards = [(name, money(summary.get("objective"), cur))]
+    if risk_averse(setting) and setting is not None:
+        expected = summary.get("expected_cost_usd", summary.get("expected_cost"))  # older folders: expected_cost
+        cards += [(EXPECTED_COST, money(expected, cur)), (cvar_name(setting.alpha), money(summary.get("cvar_usd"), cur))]
+    return cards
 
 
 def _builds(t: Tables, inst: Instance) -> str:
@@ -220,18 +250,26 @@ def _fleet(t: Tables, inst: Instance, probs: dict[str, float]) -> str:
     if len(fl) == 0:
         return '<p class="note">No systems in service.</p>'
     multi = len(probs) > 1
-    left = ("site", "system", "family")
+    left = ("site", "system", "family", "unit counts")
     fam = {k.id: k.family for k in inst.systems}
+    counts = {k.id: "continuous" if k.divisible else "whole" for k in inst.systems}
+
+    def label(piv: pd.DataFrame) -> pd.DataFrame:
+        piv.insert(2, "family", piv["system"].map(fam))
+        piv.insert(3, "unit counts", piv["system"].map(counts))
+        return piv
+
     out = []
     e = expected(fl, ["site", "system", "period"], ["units_in_service", "units_bought"], probs)
     lab = " (expected over scenarios)" if multi else ""
-    piv = _pivot(e, ["site", "system"], "units_in_service", periods)
-    piv.insert(2, "family", piv["system"].map(fam))
+    piv = label(_pivot(e, ["site", "system"], "units_in_service", periods))
     out.append(f"<h3>Units in service{lab}</h3>" + _table(piv, left=left))
     pb = _pivot(e, ["site", "system"], "units_bought", periods)
-    pb = pb[pb[[c for c in pb.columns if c not in ("site", "system")]].sum(axis=1) > 1e-9]
-    pb.insert(2, "family", pb["system"].map(fam))
+    pb = label(pb[pb[[c for c in pb.columns if c not in ("site", "system")]].sum(axis=1) > 1e-9])
     out.append(f"<h3>Units bought{lab}</h3>" + _table(pb, left=left))
+    if "continuous" in set(piv["unit counts"]):
+        out.append('<p class="note">Unit counts "continuous": the system is divisible, its counts are not whole '
+                   "units.</p>")
     # compute by family and period
     e2 = expected(fl, ["family", "period"], ["training_pflops", "inference_pflops", "nameplate_mw"], probs)
     rows = []
@@ -243,7 +281,7 @@ def _fleet(t: Tables, inst: Instance, probs: dict[str, float]) -> str:
     out.append(f"<h3>Compute by family{lab}</h3>" + _table(pd.DataFrame(rows), left=("family", "measure")))
     if multi:
         for w in probs:
-            d = _pivot(fl[fl["scenario"] == w], ["site", "system"], "units_in_service", periods)
+            d = label(_pivot(fl[fl["scenario"] == w], ["site", "system"], "units_in_service", periods))
             out.append(f"<details><summary>Units in service — scenario {html.escape(w)}</summary>"
                        f"{_table(d, left=left)}</details>")
     return "".join(out)
@@ -310,20 +348,21 @@ def _power(t: Tables, inst: Instance, probs: dict[str, float]) -> str:
     sp = t["site_power"]
     if len(sp) == 0:
         return ""
-    e = expected(sp, ["site", "period"], ["grid_draw_mw"], probs)
+    e = expected(sp, ["site", "period"], ["grid_drawn_mw", "grid_capacity_held_mw"], probs)
     grid = grid_mw(t)
     built = sp.groupby("site")["built_it_mw"].max()
     rows = []
     for s in [x.id for x in inst.sites if built.get(x.id, 0.0) > 1e-6]:
         row: dict[str, Any] = {"site": s}
         for p in periods:
-            x = float(e[(e["site"] == s) & (e["period"] == p)]["grid_draw_mw"].sum())
+            x = e[(e["site"] == s) & (e["period"] == p)]
+            held, drawn = float(x["grid_capacity_held_mw"].sum()), float(x["grid_drawn_mw"].sum())
             g = grid.get((s, p), 0.0)
-            row[p] = "–" if g <= 0 else f"{pct(100 * x / g, 0)} of {g:,.0f} MW"
+            row[p] = "–" if g <= 0 else f"{pct(100 * held / g, 0)} of {g:,.0f} MW ({number(drawn)} MW drawn)"
         rows.append(row)
     lab = " (expected)" if len(probs) > 1 else ""
-    return (f"<h3>Grid connection taken (draw incl. redundancy headroom){lab}</h3>"
-            + _table(pd.DataFrame(rows), left=("site",) + tuple(periods)))
+    return (f"<h3>Grid connection held: power drawn plus the redundancy headroom, as a share of the grid "
+            f"connection{lab}</h3>" + _table(pd.DataFrame(rows), left=("site",) + tuple(periods)))
 
 
 def _costs(t: Tables, inst: Instance, probs: dict[str, float]) -> str:
@@ -363,6 +402,7 @@ def _policy(t: Tables, inst: Instance, probs: dict[str, float]) -> str:
     periods = periods_of(inst)
     cur = inst.horizon.currency
     multi = len(probs) > 1
+    divisible = {k.id for k in inst.systems if k.divisible}
 
     def nan(v: Any) -> bool:
         return v is None or (isinstance(v, float) and np.isnan(v))
@@ -380,7 +420,8 @@ def _policy(t: Tables, inst: Instance, probs: dict[str, float]) -> str:
             return f"{share} vs ≥ {pct(100 * float(r.limit), 0)}" + ("" if met(r.met) else " MISSED")
         if kind == "export_cap":
             used, cap = float(r.value), float(r.limit)
-            return (f"{number(used)} of {number(cap)}" + (" (binding)" if used >= cap - 1e-6 else "")
+            cont = " (continuous)" if divisible & set(str(r.scope).split(",")) else ""
+            return (f"{number(used)} of {number(cap)}{cont}" + (" (binding)" if used >= cap - 1e-6 else "")
                     + ("" if met(r.met) else " EXCEEDED"))
         return html.escape(f"{r.value} / {r.limit}")
 
@@ -404,20 +445,49 @@ def _policy(t: Tables, inst: Instance, probs: dict[str, float]) -> str:
         out.append(_table(d.fillna("–"), left=tuple(cols),
                           classes={p: (lambda v: "bad" if isinstance(v, str) and ("MISSED" in v or "EXCEEDED" in v) else
                                        ("good" if isinstance(v, str) and "/yr" in v else None)) for p in periods}))
+        if kind == "energy_subsidy":
+            out.append(_subsidy_total(t, inst, probs))
     return "".join(out)
 
 
+def _subsidy_total(t: Tables, inst: Instance, probs: dict[str, float]) -> str:
+    """The saving per period and its discounted total, which is the ``energy_subsidy`` credit of the costs table."""
+    sub = energy_subsidies(t, inst)
+    if len(sub) == 0:
+        return ""
+    cur = inst.horizon.currency
+    row: dict[str, Any] = {"": "saving per year" + (" (expected)" if len(probs) > 1 else "")}
+    disc: dict[str, Any] = {"": "saving, discounted (= − energy_subsidy in Costs)"}
+    for p, per_year, discounted in zip(sub["period"], sub["usd_per_year"], sub["discounted_usd"], strict=True):
+        row[str(p)] = f"{money_short(float(per_year), cur)}/yr"
+        disc[str(p)] = money_short(float(discounted), cur)
+    row["total"], disc["total"] = "", money_short(float(sub["discounted_usd"].sum()), cur)
+    return "<h3>Energy subsidies received, per period and discounted total</h3>" + _table(
+        pd.DataFrame([row, disc]), left=("",))
+
+
 def _idle(t: Tables, inst: Instance, probs: dict[str, float]) -> str:
+    """Idle capacity and idle systems per period and over all periods (MW-weighted, as the printed plan)."""
     if len(t["compute_use"]) == 0:
         return ""
     periods = periods_of(inst)
-    cu = compute_split(t, inst)
-    e = expected(cu, ["period"], ["installed", "idle"], probs).set_index("period").reindex(periods).fillna(0.0)
-    installed, idle = e["installed"].to_dict(), e["idle"].to_dict()
-    row = {"": "idle share of installed compute"}
+    by = idle_by(t, inst, ["period", "scenario"])
+    e = expected(by, ["period"], ["built_mw", "busy_mw", "idle_mw", "installed_mw"], probs)
+    e = e.set_index("period").reindex(periods).fillna(0.0).astype(float)
+    mw = {c: e[c].to_dict() for c in ("built_mw", "busy_mw", "idle_mw", "installed_mw")}
+    total = expected_outcomes(tables_outcomes(t, inst).assign(probability=lambda d: d["scenario"].map(probs).fillna(0.0)))
+    cap: dict[str, Any] = {"": f"{IDLE_CAPACITY}: {IDLE_CAPACITY_MEANS}"}
+    sys_: dict[str, Any] = {"": f"{IDLE_SYSTEMS}: {IDLE_SYSTEMS_MEANS}"}
     for p in periods:
-        row[p] = "–" if float(installed[p]) <= 0 else pct(100 * float(idle[p]) / float(installed[p]))
-    return _table(pd.DataFrame([row]), left=("",) + tuple(periods))
+        built, busy, idle, installed = (float(mw[c][p]) for c in ("built_mw", "busy_mw", "idle_mw", "installed_mw"))
+        cap[p] = "–" if built <= 0 else pct(idle_capacity_pct(built, busy))
+        sys_[p] = "–" if installed <= 0 else pct(idle_systems_pct(idle, installed))
+    cap["all periods (MW-years)"] = pct(total.get("idle_capacity_pct"))
+    sys_["all periods (MW-years)"] = pct(total.get("idle_systems_pct"))
+    lab = " (expected over scenarios)" if len(probs) > 1 else ""
+    return (f"<h3>Idle capacity and idle systems, MW-weighted{lab}</h3>"
+            + _table(pd.DataFrame([cap, sys_]), left=("",) + tuple(periods) + ("all periods (MW-years)",))
+            + f'<p class="note">{html.escape(IDLE_DEFINITION)}.</p>')
 
 
 # --------------------------------------------------------------------------- assembly

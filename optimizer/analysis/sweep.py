@@ -43,9 +43,10 @@ from optimizer.instance.decisions import Decisions
 from optimizer.instance.derive import BASE_SCENARIO, share_weight
 from optimizer.instance.errors import InstanceError, Problem
 from optimizer.instance.load import load_instance
-from optimizer.instance.overrides import apply_overrides, parse_assignment
+from optimizer.instance.overrides import apply_overrides, parse_assignment, path_problems
 from optimizer.instance.schema import Instance
 from optimizer.options import Risk, SolveOptions
+from optimizer.results.outcomes import expected_outcomes, scenario_outcomes
 from optimizer.results.write import write_plan
 
 if TYPE_CHECKING:
@@ -104,6 +105,22 @@ def parse_grid(items: Iterable[str]) -> dict[str, list[Any]]:
             raise InstanceError([Problem("--grid", text, "expected PATH=V1,V2,... with at least one value and no empty ones")])
         grid[key] = values
     return grid
+
+
+def grid_problems(inst: Instance, grid: dict[str, list[Any]]) -> list[Problem]:
+    """The problems of grid paths that name no field or record of ``inst`` (an unknown id gets
+    "did you mean" and the ids, as ``--set``), one per path, checked with its first value."""
+    items = [(k[:-1] if k.endswith(SCALE) else k, "*=" if k.endswith(SCALE) else "=", vals[0])
+             for k, vals in grid.items() if isinstance(vals, (list, tuple)) and vals]
+    return path_problems(inst, items, "--grid")
+
+
+def check_inputs(inst: Instance, grid: dict[str, list[Any]], decisions: Decisions | None) -> None:
+    """Raise :class:`InstanceError` listing every grid path and decision that names no record of
+    ``inst`` ("did you mean", the ids): before a sweep builds or solves any run."""
+    problems = grid_problems(inst, grid) + (decisions.problems(inst) if decisions is not None else [])
+    if problems:
+        raise InstanceError(problems)
 
 
 def _split_top(raw: str) -> list[str]:
@@ -196,11 +213,9 @@ def comparison_row(plan: Plan) -> dict[str, Any]:
     dom = float(weight[fl["domestic"].astype(bool)].sum())
     row["domestic_share_pct"] = 100.0 * dom / total if total > 1e-12 else math.nan
 
-    cu = t["compute_use"]
-    wcu = cu["scenario"].map(prob).fillna(0.0) * cu["period"].map(years)
-    in_service = float((cu["units_in_service"].astype(float) * wcu).sum())
-    idle = float((cu["idle_units"].astype(float) * wcu).sum())
-    row["idle_pct"] = 100.0 * idle / in_service if in_service > 1e-12 else 0.0
+    expected = expected_outcomes(scenario_outcomes(plan))  # the one definition of idle (MW-weighted)
+    row["idle_capacity_pct"] = expected.get("idle_capacity_pct", 0.0)
+    row["idle_systems_pct"] = expected.get("idle_systems_pct", 0.0)
 
     d = t["demand"]
     wd = d["scenario"].map(prob).fillna(0.0) * d["period"].map(years)
@@ -229,7 +244,7 @@ def comparison_table(runs: list[tuple[str, dict[str, Any], Plan | None, str]], f
         df.loc[solved, c] = df.loc[solved, c].fillna(0.0)
     head = ["run_id", *(k for k in runs[0][1] if runs)] if runs else ["run_id"]
     fixed = ["status", "objective_usd", "expected_cost_usd", "mip_gap", "solve_seconds", *costs, "sites_built",
-             "sites_built_list", *(f"units_{f}" for f in families), "idle_pct", "domestic_share_pct",
+             "sites_built_list", *(f"units_{f}" for f in families), "idle_capacity_pct", "idle_systems_pct", "domestic_share_pct",
              "unserved_pflops_years", "unserved_pct", "message"]
     for c in fixed:
         if c not in df.columns:
@@ -336,7 +351,7 @@ def sweep(
     among the workers of a process pool or local Dask cluster, else HiGHS's default).
     With ``out`` the comparison table (``comparison.csv``), the sweep settings
     (``sweep.json``) and every run's tables (``runs/<run-id>/``) are written, atomically,
-    never over an existing folder unless ``overwrite``.
+    never over an existing folder unless ``overwrite``. Unknown ids raise first (:func:`check_inputs`).
     """
     if executor not in EXECUTORS:
         raise ValueError(f"executor must be one of {', '.join(EXECUTORS)}, not '{executor}'")
@@ -346,6 +361,7 @@ def sweep(
     if out_path is not None and out_path.exists() and not overwrite:
         raise OutputExistsError(f"{out_path} already exists; use --overwrite (overwrite=True) to replace it")
     options = options if options is not None else SolveOptions(diagnose_time_limit=10.0)
+    check_inputs(inst, grid, decisions)
     combos = combinations(grid)
     width = max(3, len(str(len(combos))))
     ids = [f"run-{i + 1:0{width}d}" for i in range(len(combos))]
@@ -360,18 +376,28 @@ def sweep(
     # with, so serial runs and foreign Dask workers keep HiGHS's default unless told)
     task = _Task(options, decisions, risk)
     tasks = [(rid, v, task) for rid, v in zip(ids, variants)]
-    streams: dict[str, Callable[[], Iterator[_Result]]] = {
-        "serial": lambda: _serial(tasks), "process": lambda: _processes(tasks, workers),
-        "dask": lambda: _dask(tasks, workers, scheduler)}
-    stream = streams[executor_used]
+    stream = (_serial(tasks) if executor_used == "serial" else _processes(tasks, workers) if executor_used == "process"
+              else _dask(tasks, workers, scheduler))  # generators: nothing runs before the loop below
 
+    meta = {"instance": inst.name, "grid": grid, "runs": len(ids), "executor": executor_used, "workers": workers,
+            "options": {**options.as_dict(), "decisions": None if decisions is None else str(decisions),
+                        "risk": None if risk is None else str(risk)}}
+    table, plans, errors, seconds = _run_and_write(stream, ids, combos, [f.id for f in inst.families], out_path,
+                                                   overwrite, progress, meta)
+    return SweepResult(table, plans, dict(zip(ids, combos)), out_path, seconds, errors)
+
+
+def _run_and_write(stream: Iterator[tuple[str, Plan | None, str]], ids: list[str], combos: list[dict[str, Any]],
+                   families: list[str], out_path: Path | None, overwrite: bool, progress: bool, meta: dict[str, Any],
+                   ) -> tuple[pd.DataFrame, dict[str, Plan], dict[str, str], float]:
+    """Collect the runs as they finish and, with ``out_path``, write them (atomically)."""
     t0 = time.perf_counter()
     plans: dict[str, Plan] = {}
     errors: dict[str, str] = {}
-    folder = atomic_folder(out_path, overwrite=True) if out_path is not None else contextlib.nullcontext(None)
+    folder = atomic_folder(out_path, overwrite=overwrite) if out_path is not None else contextlib.nullcontext(None)
     with folder as tmp:
-        with _progress(progress, len(tasks)) as advance:
-            for rid, plan, err in stream():
+        with _progress(progress, len(ids)) as advance:
+            for rid, plan, err in stream:
                 if plan is not None:
                     plans[rid] = plan
                     if tmp is not None:
@@ -383,16 +409,11 @@ def sweep(
                     errors[rid] = err
                 advance(rid, plan.status if plan is not None else ERROR)
         seconds = time.perf_counter() - t0
-        families = [f.id for f in inst.families]
         table = comparison_table([(rid, c, plans.get(rid), errors.get(rid, "")) for rid, c in zip(ids, combos)], families)
         if tmp is not None:
             table.to_csv(tmp / "comparison.csv", index=False)
-            meta = {"instance": inst.name, "grid": grid, "runs": len(ids), "executor": executor_used, "workers": workers,
-                    "seconds": round(seconds, 3),
-                    "options": {**options.as_dict(), "decisions": None if decisions is None else str(decisions),
-                                "risk": None if risk is None else str(risk)}}
-            (tmp / "sweep.json").write_text(json.dumps(meta, indent=2, default=str) + "\n")
-    return SweepResult(table, plans, dict(zip(ids, combos)), out_path, seconds, errors)
+            (tmp / "sweep.json").write_text(json.dumps({**meta, "seconds": round(seconds, 3)}, indent=2, default=str) + "\n")
+    return table, plans, errors, seconds
 
 
 class _progress:

@@ -23,8 +23,8 @@ regret
 
 With exact solves ``WS <= RP <= EEV``. Every solve stops at a relative MIP gap, so each
 number carries that tolerance; :class:`UncertaintyReport` records the largest gap.
-:func:`scenario_outcomes` gives a plan's cost, idle compute and unserved demand per
-scenario; a risk-averse plan (CVaR, :class:`optimizer.model.context.Risk`) is reported
+:func:`scenario_outcomes` gives a plan's cost, idle capacity and systems, unserved demand
+and unplaced jobs per scenario; a risk-averse plan (CVaR, :class:`optimizer.model.context.Risk`) is reported
 beside the others when asked for.
 """
 
@@ -48,7 +48,16 @@ from optimizer.instance.transforms import mean_scenario_instance, most_probable_
 from optimizer.options import Risk, SolveOptions, Status
 from optimizer.plan import Plan, solve
 from optimizer.results.format import money
-from optimizer.results.outcomes import OUTCOME_COLUMNS, cvar, expected_outcomes, scenario_outcomes, scenario_probabilities
+from optimizer.results.outcomes import (
+    IDLE_CAPACITY,
+    IDLE_DEFINITION,
+    IDLE_SYSTEMS,
+    OUTCOME_COLUMNS,
+    cvar,
+    expected_outcomes,
+    scenario_outcomes,
+    scenario_probabilities,
+)
 from optimizer.results.verify import verify_plan
 
 log = logging.getLogger(__name__)
@@ -159,7 +168,8 @@ class UncertaintyReport:
         return pd.DataFrame(rows, columns=["quantity", "name", "value_usd", "meaning"])
 
     def plans_table(self) -> pd.DataFrame:
-        """Every plan: what it builds, its expected cost, CVaR, idle compute and unserved demand."""
+        """Every plan: what it builds, its expected cost, CVaR, idle capacity and systems, unserved demand and
+        unplaced jobs (expected over scenarios; definitions in :mod:`optimizer.results.outcomes`)."""
         rows = []
         for ev in self.plans.values():
             e = expected_outcomes(ev.outcomes.dropna(subset=["cost_usd"])) if ev.feasible else {}
@@ -171,9 +181,11 @@ class UncertaintyReport:
                 "expected_regret_usd": ((ev.expected_cost - self.ws)
                                         if (ev.expected_cost is not None and self.ws is not None) else None),
                 "worst_cost_usd": float(ev.outcomes["cost_usd"].max()) if ev.feasible else None,
-                "idle_unit_pct": e.get("idle_unit_pct"),
                 "idle_capacity_pct": e.get("idle_capacity_pct"),
+                "idle_systems_pct": e.get("idle_systems_pct"),
                 "unserved_pct": e.get("unserved_pct"),
+                "jobs_unplaced": e.get("jobs_unplaced"),
+                "unplaced_penalty_usd": e.get("unplaced_penalty_usd"),
                 "infeasible_in": ", ".join(ev.infeasible_in),
             }
             if self.risk is not None:
@@ -183,7 +195,7 @@ class UncertaintyReport:
         return pd.DataFrame(rows)
 
     def outcomes_table(self) -> pd.DataFrame:
-        """Per plan and scenario: status, cost, regret, idle compute, unserved demand."""
+        """Per plan and scenario: status, cost, regret, idle capacity and systems, unserved demand, unplaced jobs."""
         frames = []
         for ev in self.plans.values():
             df = ev.outcomes.copy()
@@ -243,39 +255,42 @@ class UncertaintyReport:
         if self.vss is not None and self.rp:
             lines.append(f"  VSS is {100 * self.vss / self.rp:.2f} % of RP; "
                          f"EVPI is {100 * (self.evpi or 0) / self.rp:.2f} % of RP.")
-        lines += ["", "Plans (builds fixed, everything else re-planned in each scenario; expectations over scenarios):"]
+        lines += ["", "Plans (builds fixed, everything else re-planned in each scenario; expectations over scenarios;",
+                  f"  MW-years: {IDLE_DEFINITION}; jobs unplaced: expected number):"]
         pt = self.plans_table()
         for rec in pt.to_dict("records"):
             expected = rec["expected_cost_usd"]
             cost = "infeasible in " + rec["infeasible_in"] if expected is None else money(expected, cur)
             extra = ""
             if rec["expected_cost_usd"] is not None:
+                pen = f" ({money(rec['unplaced_penalty_usd'], cur)} penalty)" if rec["jobs_unplaced"] > 1e-9 else ""
                 extra = (f", regret {money(rec['expected_regret_usd'], cur)}, worst {money(rec['worst_cost_usd'], cur)}"
-                         f", idle units {rec['idle_unit_pct']:.1f} %, idle capacity {rec['idle_capacity_pct']:.1f} %"
-                         f", unserved {rec['unserved_pct']:.1f} %")
+                         f", {IDLE_CAPACITY} {rec['idle_capacity_pct']:.1f} %, {IDLE_SYSTEMS} {rec['idle_systems_pct']:.1f} %"
+                         f", unserved {rec['unserved_pct']:.1f} %, jobs unplaced {rec['jobs_unplaced']:.2g}{pen}")
                 if self.risk is not None:
                     extra += f", CVaR{self.risk.alpha:g} {money(rec[f'cvar{self.risk.alpha:g}_usd'], cur)}"
             lines.append(f"  {rec['plan']:<22} builds {rec['built_mw']:g} MW: {rec['builds']}")
             lines.append(f"  {'':<22} expected cost {cost}{extra}")
         o = self.outcomes_table()
         if len(o):
-            lines += ["", "Per scenario (cost | idle capacity % | unserved % | regret = cost - scenario optimum):"]
+            lines += ["", f"Per scenario (cost | {IDLE_CAPACITY} % | unserved % | jobs unplaced | "
+                          "regret = cost - scenario optimum):"]
             scen = [w for w, _ in self.scenarios]
-            head = "  " + f"{'plan':<22}" + "".join(f"{w[:24]:>28}" for w in scen)
+            head = "  " + f"{'plan':<22}" + "".join(f"{w[:28]:>32}" for w in scen)
             lines.append(head)
             for name in self.plans:
                 cells = []
                 for w in scen:
                     match = o[(o["plan"] == name) & (o["scenario"] == w)]
                     if len(match) == 0 or pd.isna(match["cost_usd"].iloc[0]):
-                        cells.append(f"{'infeasible':>28}")
+                        cells.append(f"{'infeasible':>32}")
                     else:
                         c = match.iloc[0]
                         cells.append(f"{money(c.cost_usd, ''):>10}|{c.idle_capacity_pct:4.0f}|{c.unserved_pct:4.0f}"
-                                     f"|{money(c.regret_usd, ''):>8}")
+                                     f"|{int(c.jobs_unplaced):3d}|{money(c.regret_usd, ''):>8}")
                 lines.append("  " + f"{name[:22]:<22}" + "".join(cells))
             optimum = [self.scenario_optimum.get(w) for w in scen]
-            opt = "".join(f"{money(x, '') if x is not None else 'infeasible':>28}" for x in optimum)
+            opt = "".join(f"{money(x, '') if x is not None else 'infeasible':>32}" for x in optimum)
             lines.append("  " + f"{'(scenario optimum)':<22}" + opt)
         lines += ["", "Reading: a plan's regret in a scenario is what its builds cost extra there compared with the",
                   "best plan had that scenario been known; its expected regret equals its expected cost minus WS."]

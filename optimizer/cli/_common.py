@@ -41,13 +41,16 @@ EXIT_INPUT = 2
 EXIT_INFEASIBLE = 3
 EXIT_NO_SOLUTION = 4
 EXIT_OUTPUT = 5
+EXIT_REJECTED = 6  # a plan was found but the independent verifier rejected it
 
 KINDS_HELP = "site=ID, option=SITE:OPTION, system=ID, family=ID, site_system=SITE:SYSTEM"
 FORCE_SPLIT = (f"--force needs KIND=ID ({KINDS_HELP}) and imposes a decision; "
                "--overwrite replaces an existing output")
 FLAGS_EPILOG = ("--overwrite replaces an existing output; --force KIND=ID / --forbid KIND=ID impose a decision. "
                 "(Before, a bare --force also replaced the output: it is now an error.)")
-INSTANCE_HELP = "instance: .yaml, .yml, .json, an .xlsx workbook or a folder of CSV tables"
+FORMATS_HELP = ".yaml, .yml, .json, an .xlsx workbook or a folder of CSV tables"
+"""Every input format an instance may come in; in the help of every argument that reads one."""
+INSTANCE_HELP = f"instance: {FORMATS_HELP}"
 
 
 class UsageError(Exception):
@@ -55,10 +58,13 @@ class UsageError(Exception):
 
 
 def exit_code(status: Status | str) -> int:
-    """The exit code of a status: optimal/feasible 0, infeasible 3, no solution 4."""
+    """The exit code of a status: optimal/feasible 0, infeasible 3, no solution 4, rejected
+    by the verifier 6."""
     s = Status(status)
     if s.has_solution:
         return EXIT_OK
+    if s is Status.REJECTED:
+        return EXIT_REJECTED
     return EXIT_INFEASIBLE if s is Status.INFEASIBLE else EXIT_NO_SOLUTION
 
 
@@ -102,7 +108,7 @@ def solve_options(args: argparse.Namespace) -> SolveOptions:
     try:
         return SolveOptions(time_limit=args.time_limit, mip_gap=args.mip_gap, threads=args.threads, seed=args.seed,
                             write_model=getattr(args, "write_model", None), verbose=getattr(args, "verbose", False),
-                            diagnose_time_limit=args.diagnose_time_limit)
+                            diagnose_time_limit=args.diagnose_time_limit, verify=bool(getattr(args, "verify", False)))
     except ValueError as exc:
         raise UsageError(f"invalid option: {exc}") from None
 
@@ -211,8 +217,9 @@ def add_override_options(parser: argparse.ArgumentParser) -> None:
     g.add_argument("--variant", metavar="NAME[,NAME]", help="apply the instance's named override sets, in order")
 
 
-def load_with_overrides(args: argparse.Namespace) -> Instance:
-    """Load ``args.file`` and apply ``--variant`` then ``--set`` (InstanceError if invalid)."""
+def load_with_overrides(args: argparse.Namespace, decisions: Decisions | None = None) -> Instance:
+    """Load ``args.file`` and apply ``--variant`` then ``--set``; with ``decisions``, check that
+    every ``--force``/``--forbid`` id exists in the result (InstanceError if anything is invalid)."""
     from optimizer.instance.load import load_instance
     from optimizer.instance.overrides import apply_overrides, apply_variants
 
@@ -221,6 +228,8 @@ def load_with_overrides(args: argparse.Namespace) -> Instance:
         inst = apply_variants(inst, [v.strip() for v in args.variant.split(",") if v.strip()])
     if getattr(args, "overrides", None):
         inst = apply_overrides(inst, args.overrides)
+    if decisions is not None:
+        decisions.check(inst)
     return inst
 
 

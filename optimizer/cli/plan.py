@@ -11,7 +11,7 @@ from __future__ import annotations
 import argparse
 import time
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from optimizer.cli._common import (
     EXIT_INFEASIBLE,
@@ -32,15 +32,12 @@ from optimizer.cli._common import (
     solve_options,
 )
 
-if TYPE_CHECKING:
-    from optimizer.instance.schema import Instance
-    from optimizer.plan import Plan
-
 
 def register(sub: Any) -> None:
     """Add ``validate``, ``solve`` and ``diagnose`` to the sub-command parsers."""
     v = sub.add_parser("validate", help="check an instance file and list every problem")
     v.add_argument("file", help=INSTANCE_HELP)
+    add_override_options(v)
     v.set_defaults(handler=validate)
 
     s = sub.add_parser("solve", help="solve an instance and print the plan", epilog=FLAGS_EPILOG)
@@ -59,14 +56,14 @@ def register(sub: Any) -> None:
     d = sub.add_parser("diagnose", help="explain which hard rules cannot hold together")
     d.add_argument("file", help=INSTANCE_HELP)
     d.add_argument("--time-limit", type=float, default=60.0, metavar="SECONDS", help="limit for the elastic solve")
+    add_override_options(d)
     d.set_defaults(handler=diagnose)
 
 
 def validate(args: argparse.Namespace) -> int:
-    """``dcplan validate``: load (every problem raises InstanceError, exit 2) and summarise."""
-    from optimizer.instance.load import load_instance
-
-    inst = load_instance(args.file)
+    """``dcplan validate``: load, apply --variant/--set (every problem raises InstanceError,
+    exit 2) and summarise."""
+    inst = load_with_overrides(args)
     n_opt = sum(len(s.build_options) for s in inst.sites)
     print(
         f"{args.file}: valid — '{inst.name}': {len(inst.horizon.periods)} periods, {len(inst.sites)} sites "
@@ -80,14 +77,13 @@ def diagnose(args: argparse.Namespace) -> int:
     """``dcplan diagnose``: the rules that cannot hold together; exit 0 if all can, else 3."""
     from optimizer.diagnose import diagnose as run_diagnosis
     from optimizer.instance.derive import prepare
-    from optimizer.instance.load import load_instance
     from optimizer.options import SolveOptions
 
     try:
         SolveOptions(time_limit=args.time_limit)
     except ValueError as exc:
         raise UsageError(f"invalid option: {exc}") from None
-    inst = load_instance(args.file)
+    inst = load_with_overrides(args)
     impossible = prepare(inst).impossible
     for msg in impossible:
         print(f"  - {msg}")
@@ -105,13 +101,11 @@ def solve(args: argparse.Namespace) -> int:
     check_output(args.out, args.overwrite)
     rsk, dec, options = risk(args), decisions(args), solve_options(args)
     t0 = time.perf_counter()
-    inst = load_with_overrides(args)
+    inst = load_with_overrides(args, dec)
     load_s = time.perf_counter() - t0
     plan = solve_instance(inst, options, decisions=dec, risk=rsk)
     plan.seconds = {"load": load_s, **plan.seconds}
     plan.instance_file = str(Path(args.file).resolve())
-    if args.verify and plan.has_solution:
-        plan.messages.append(verifier_line(inst, plan))
     if args.quiet:
         print(f"{plan.status} {plan.objective}")
     else:
@@ -120,16 +114,3 @@ def solve(args: argparse.Namespace) -> int:
         path = write_plan(plan, args.out, overwrite=args.overwrite, fmt=args.format)
         print(f"\nwrote {len(plan.tables)} tables and summary.json to {path}")
     return exit_code(plan.status)
-
-
-def verifier_line(inst: Instance, plan: Plan) -> str:
-    """The plan re-checked by the independent verifier, as one message line."""
-    from optimizer.results.verify import verify_plan
-
-    rep = verify_plan(inst, plan.tables, plan.expected_cost)
-    if rep.ok:
-        return "verifier: plan re-checked, all constraints hold"
-    messages = getattr(rep, "messages", None)
-    if messages is None:  # TODO: drop once VerificationReport.messages is in place everywhere
-        messages = [str(v) for v in rep.violations]
-    return f"verifier: {len(messages)} violation(s): " + "; ".join(messages[:5])

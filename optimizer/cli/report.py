@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING, Any
 from optimizer.cli._common import (
     EXIT_INPUT,
     EXIT_OK,
+    FORMATS_HELP,
     add_output_options,
     add_override_options,
     check_output,
@@ -43,7 +44,8 @@ def register(sub: Any) -> None:
                        description="Write one HTML file with the plan's headline, tables and figures (embedded PNG, "
                                    "inline CSS, no external links) from a folder written by 'dcplan solve --out'.")
     r.add_argument("out_dir", metavar="OUT_DIR", help="result folder written by 'dcplan solve --out'")
-    r.add_argument("--instance", metavar="FILE", help="the instance that was solved (needed unless summary.json names it)")
+    r.add_argument("--instance", metavar="FILE",
+                   help=f"the instance that was solved ({FORMATS_HELP}; needed unless summary.json names it)")
     add_output_options(r, out_help="report file (default: OUT_DIR/report.html)", metavar="FILE.html",
                        what="the report file")
     r.add_argument("--png", metavar="DIR", help="also write every figure as PNG into DIR")

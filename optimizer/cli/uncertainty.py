@@ -25,6 +25,7 @@ from typing import Any
 from optimizer.cli._common import (
     EXIT_OK,
     EXIT_OUTPUT,
+    FORMATS_HELP,
     UsageError,
     add_output_options,
     add_override_options,
@@ -37,7 +38,7 @@ from optimizer.cli._common import (
     solve_options,
 )
 
-SCENARIO_FILE = "instance file with scenarios (.yaml, .yml or .json)"
+SCENARIO_FILE = f"instance with scenarios: {FORMATS_HELP}"
 
 
 def register(sub: Any) -> None:
@@ -78,7 +79,7 @@ def register(sub: Any) -> None:
     s = sub.add_parser("scenarios", help="generate scenarios: demand paths x policy regimes, or Monte-Carlo samples",
                        description="Write BASE with a new scenario set: the product of demand paths and policy regimes "
                        "(probabilities multiply), or N lognormal demand samples of equal probability.")
-    s.add_argument("file", metavar="BASE", help="base instance file")
+    s.add_argument("file", metavar="BASE", help=f"base instance: {FORMATS_HELP}")
     s.add_argument("out", metavar="OUT.yaml", help="instance file to write")
     s.add_argument("--demand", metavar="NAME=FACTOR:PROB,...", help="demand paths, e.g. low=0.2:0.3,base=1:0.5,high=3:0.2")
     s.add_argument("--growth", action="store_true", help="factors scale the growth beyond the first period, not the whole path")

@@ -26,6 +26,7 @@ from optimizer.cli._common import (
     EXIT_NO_SOLUTION,
     EXIT_OK,
     FLAGS_EPILOG,
+    INSTANCE_HELP,
     KINDS_HELP,
     UsageError,
     add_decision_options,
@@ -42,7 +43,7 @@ from optimizer.cli._common import (
 )
 from optimizer.options import Status
 
-INSTANCE_FILE = "instance file (.yaml, .yml or .json)"
+INSTANCE_FILE = INSTANCE_HELP
 _STATUS_WORDS = frozenset(s.value for s in Status)
 
 
@@ -107,8 +108,11 @@ def sweep_exit_code(statuses: Iterable[str]) -> int:
 # ----------------------------------------------------------------------------- sweep
 def sweep(args: argparse.Namespace) -> int:
     """``dcplan sweep``: solve the grid, print the comparison table, write DIR."""
+    import pandas as pd
+
     from optimizer.analysis.sweep import SweepError, parse_grid
     from optimizer.analysis.sweep import sweep as run_sweep
+    from optimizer.results.format import money, pct
 
     dec, rsk, options = decisions(args), risk(args), solve_options(args)
     if args.workers is not None and args.workers < 1:
@@ -117,7 +121,7 @@ def sweep(args: argparse.Namespace) -> int:
         raise UsageError("invalid option: --scheduler needs --executor dask")
     check_output(args.out, args.overwrite)
     grid = parse_grid(args.grid)
-    inst = load_with_overrides(args)
+    inst = load_with_overrides(args, dec)
     try:
         res = run_sweep(inst, grid, executor=args.executor, workers=args.workers, scheduler=args.scheduler,
                         options=options, out=args.out, overwrite=args.overwrite, progress=args.progress,
@@ -126,9 +130,13 @@ def sweep(args: argparse.Namespace) -> int:
         print(str(exc), file=sys.stderr)
         return EXIT_INPUT
     t = res.table
-    cols = ["run_id", *grid, "status", "objective_usd", "sites_built", "unserved_pct", "idle_pct"]
+    cols = ["run_id", *grid, "status", "objective_usd", "sites_built", "unserved_pct", "idle_capacity_pct", "idle_systems_pct"]
     print(f"sweep of '{inst.name}': {len(t)} runs in {res.seconds:.1f} s")
-    print(t[cols].to_string(index=False, float_format=lambda x: f"{x:,.6g}"))
+    view = t[cols].copy()
+    view["objective_usd"] = [money(x, "USD") if pd.notna(x) else "n/a" for x in view["objective_usd"]]
+    for c in ("unserved_pct", "idle_capacity_pct", "idle_systems_pct"):
+        view[c] = [pct(x, 2) if pd.notna(x) else "n/a" for x in view[c]]
+    print(view.to_string(index=False))
     for rid, err in res.errors.items():
         print(f"{rid}: failed: {err}", file=sys.stderr)
     print(f"\nwrote comparison.csv, sweep.json and {len(res.plans)} run folders to {res.out_dir}")
@@ -138,34 +146,47 @@ def sweep(args: argparse.Namespace) -> int:
 # ----------------------------------------------------------------------------- marginal
 def marginal(args: argparse.Namespace) -> int:
     """``dcplan marginal``: solve, print the marginal values of the limits, write --out DIR."""
+    import pandas as pd
+
     from optimizer.analysis.marginal import marginal_values
     from optimizer.plan import solve
+    from optimizer.results.format import money, number
     from optimizer.results.write import write_plan
 
     dec, rsk, options = decisions(args), risk(args), solve_options(args)
     check_output(args.out, args.overwrite)
-    inst = load_with_overrides(args)
+    inst = load_with_overrides(args, dec)
     plan = solve(inst, options, decisions=dec, risk=rsk, keep_model=True)
     cur = inst.horizon.currency
-    objective = f", objective {plan.objective:,.2f} {cur}" if plan.objective is not None else ""
+    objective = f", objective {money(plan.objective, cur)}" if plan.objective is not None else ""
     print(f"dcplan marginal — {inst.name}: {plan.status}{objective}")
     if not plan.has_solution:
         for msg in plan.messages:
             print(f"  ! {msg}")
         return exit_code(plan.status)
     df = marginal_values(plan)
-    print(f"duals of the LP with every discrete decision fixed at the plan (LP objective {df.attrs['lp_objective']:,.2f} {cur}); "
-          f"values are {df.attrs['objective']}, probability-weighted and discounted; scenario 'all' = every scenario at once")
+    print(f"duals of the LP with every discrete decision fixed at the plan (LP objective "
+          f"{money(df.attrs['lp_objective'], cur)}); values are {df.attrs['objective']}, probability-weighted and discounted; "
+          "scenario 'all' = every scenario at once")
+    if df.attrs.get("block_resolves"):
+        print(f"built capacity that binds where the LP gives no price: {df.attrs['block_resolves']} re-solves with the builds "
+              f"fixed, without and with one more block (the plan's solver settings: values within "
+              f"±{money(df.attrs['block_tolerance'], cur)} are the solver's gap)")
     shown = df if args.all else df[df["value"].abs() > 1e-9]
     hidden = len(df) - len(shown)
     if len(shown):
-        view = shown[["kind", "record", "period", "scenario", "value", "unit", "slack"]]
-        print(view.to_string(index=False, float_format=lambda x: "-" if math.isnan(x) else f"{x:,.6g}"))
+        view = pd.DataFrame({
+            "kind": shown["kind"], "record": shown["record"], "period": shown["period"], "scenario": shown["scenario"],
+            "value": [money(x, cur) if not math.isnan(x) else "-" for x in shown["value"]],
+            "per": [u.partition("/")[2] for u in shown["unit"]], "method": shown["method"],
+            "slack": [number(x) if not math.isnan(x) else "-" for x in shown["slack"]],
+        })
+        print(view.to_string(index=False))
     else:
         print("no limit has a non-zero marginal value")
     if hidden:
         n_nan = int(df["value"].isna().sum())
-        unpriced = f" or not priced ({n_nan}: every term fixed by the discrete decisions)" if n_nan else ""
+        unpriced = f" or not priced by the LP ({n_nan}: discrete decisions fix every term, or nothing is online)" if n_nan else ""
         print(f"({hidden} rows with value 0{unpriced} not shown; --all shows them)")
     if args.out:
         plan.tables["marginal_values"] = df
@@ -190,7 +211,7 @@ def explain(args: argparse.Namespace) -> int:
     except ValueError as exc:
         raise UsageError(f"invalid option: {exc}") from None
     check_output(args.out, args.overwrite)
-    inst = load_with_overrides(args)
+    inst = load_with_overrides(args, dec)
     ex = run_explain(inst, force=args.why_not, forbid=args.why, base_decisions=dec, options=options, risk=rsk)
     print(ex.text())
     if not ex.base.has_solution:

@@ -15,6 +15,7 @@ from optimizer.instance.schema import ALL_PERIODS, EnergySubsidy, Instance
 
 
 def check_instance(inst: Instance, data: Any, name: str) -> list[Problem]:
+    """Every cross-record problem of a schema-valid instance, reported as in file ``name`` (empty: consistent)."""
     c = _Checker(inst, name)
     c.run()
     return c.problems

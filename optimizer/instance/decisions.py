@@ -9,7 +9,15 @@ add constraints (:mod:`optimizer.model.decisions`).
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+    from optimizer.instance.errors import Problem
+    from optimizer.instance.schema import Instance
 
 KINDS = ("site", "option", "system", "family", "site_system")
 """site=ID; option=SITE:OPTION; system=ID; family=ID; site_system=SITE:SYSTEM."""
@@ -17,6 +25,8 @@ KINDS = ("site", "option", "system", "family", "site_system")
 
 @dataclass(frozen=True)
 class FixedBuild:
+    """A site build fixed in advance: ``blocks`` blocks of ``option`` at ``site``, decided in ``decision_period``."""
+
     site: str
     option: str
     decision_period: str
@@ -25,6 +35,8 @@ class FixedBuild:
 
 @dataclass(frozen=True)
 class Decisions:
+    """Choices imposed on a solve: ``(kind, id)`` pairs forced or forbidden, and optionally the fixed site builds."""
+
     force: tuple[tuple[str, str], ...] = ()
     forbid: tuple[tuple[str, str], ...] = ()
     fixed_builds: tuple[FixedBuild, ...] | None = None  # None: builds are free; () : build nothing
@@ -43,14 +55,59 @@ class Decisions:
         return Decisions(tuple(one(t) for t in force or ()), tuple(one(t) for t in forbid or ()))
 
     @staticmethod
-    def from_builds(builds) -> Decisions:
+    def from_builds(builds: pd.DataFrame) -> Decisions:
         """Fix the first-stage builds of a plan (its ``builds`` table)."""
+        rows: Iterable[Any] = builds.itertuples()  # named tuples, one field per column
         return Decisions(fixed_builds=tuple(
-            FixedBuild(str(r.site), str(r.option), str(r.decision_period), int(r.blocks)) for r in builds.itertuples()
+            FixedBuild(str(r.site), str(r.option), str(r.decision_period), int(r.blocks)) for r in rows
         ))
 
+    def problems(self, inst: Instance, labels: tuple[str, str] = ("--force", "--forbid")) -> list[Problem]:
+        """The forced and forbidden choices that name no record of ``inst``, each with "did you
+        mean" and the ids it could name (reported like an unknown ``--set`` id:
+        :func:`optimizer.instance.overrides.unknown_id`); ``labels`` name where the forced and
+        the forbidden choices came from."""
+        return [p for label, pairs in zip(labels, (self.force, self.forbid)) for kind, ident in pairs
+                for p in _unknown(inst, label, kind, ident)]
+
+    def check(self, inst: Instance, labels: tuple[str, str] = ("--force", "--forbid")) -> None:
+        """Raise :class:`~optimizer.instance.errors.InstanceError` (exit 2 on the command line)
+        listing every choice that names an unknown site, option, system or family; called before
+        solving by ``explain``, ``sweep`` and every ``dcplan`` command that imposes decisions."""
+        from optimizer.instance.errors import InstanceError
+
+        problems = self.problems(inst, labels)
+        if problems:
+            raise InstanceError(problems)
+
     def forbidden(self, kind: str) -> set[str]:
+        """The ids forbidden for ``kind`` (e.g. the site ids for ``'site'``)."""
         return {i for k, i in self.forbid if k == kind}
 
     def forced(self, kind: str) -> set[str]:
+        """The ids forced for ``kind``."""
         return {i for k, i in self.force if k == kind}
+
+
+def _unknown(inst: Instance, label: str, kind: str, ident: str) -> list[Problem]:
+    """The problem of one ``KIND=ID`` choice whose id (or part of it) names no record, if any."""
+    from optimizer.instance.errors import Problem
+    from optimizer.instance.overrides import unknown_id
+
+    sites = {s.id: s for s in inst.sites}
+    systems = [k.id for k in inst.systems]
+    head, _, tail = ident.partition(":")
+    if kind == "family":
+        rule = None if ident in {f.id for f in inst.families} else unknown_id(ident, [f.id for f in inst.families], "family")
+    elif kind == "system":
+        rule = None if ident in systems else unknown_id(ident, systems, "system")
+    elif head not in sites:  # site, option and site_system name a site first
+        rule = unknown_id(head, sites, "site")
+    elif kind == "option":
+        options = [o.id for o in sites[head].build_options]
+        rule = None if tail in options else unknown_id(tail, options, "build option", f"options of site '{head}'")
+    elif kind == "site_system":
+        rule = None if tail in systems else unknown_id(tail, systems, "system")
+    else:
+        rule = None
+    return [] if rule is None else [Problem(label, f"{kind}={ident}", rule)]

@@ -13,11 +13,12 @@ import math
 from dataclasses import dataclass, field
 from typing import cast
 
+from optimizer.instance.eligibility import join_reasons, purchase_blockers, route_blocker, route_latency_ms, site_blockers
+
 from .decisions import Decisions
-from .schema import ALL_PERIODS, Instance, Policies, Scenario, Site, System
+from .schema import ALL_PERIODS, Instance, Policies, Region, Scenario, Site, System
 
 HOURS_PER_YEAR = 8760.0
-EARTH_RADIUS_KM = 6371.0
 EPS = 1e-9
 BASE_SCENARIO = "base"
 
@@ -36,14 +37,6 @@ def share_weight(system: System, measure: str = "training_pflops") -> float:
     if measure == "inference_pflops":
         return system.inference_pflops_per_unit or system.training_pflops_per_unit
     return system.training_pflops_per_unit or system.inference_pflops_per_unit
-
-
-def great_circle_km(lat1: float, lon1: float, lat2: float, lon2: float) -> float:
-    """Haversine distance on a sphere of radius 6,371 km."""
-    p1, p2 = math.radians(lat1), math.radians(lat2)
-    dphi, dlmb = p2 - p1, math.radians(lon2 - lon1)
-    a = math.sin(dphi / 2) ** 2 + math.cos(p1) * math.cos(p2) * math.sin(dlmb / 2) ** 2
-    return 2 * EARTH_RADIUS_KM * math.asin(min(1.0, math.sqrt(a)))
 
 
 @dataclass(frozen=True)
@@ -115,7 +108,7 @@ class ScenarioData:
     price_mwh: dict[tuple[str, str], float]  # (site, period)
     unit_price: dict[tuple[str, str], float]  # (system, period), scenario scale applied, premium excluded
     premium: dict[tuple[str, str, str], float]  # (site, system, period) -> USD/unit
-    banned: set[tuple[str, str, str]]  # (site, system, period)
+    banned: dict[tuple[str, str, str], tuple[str, str]]  # (site, system, period) -> (first ban rule's label, jurisdiction)
     caps: list[CapRule]
     energy_subsidy: dict[tuple[str, str], SiteSubsidy]  # (site, period)
     capex_subsidy: dict[tuple[str, str], float]  # (site, period) -> USD/MW
@@ -347,20 +340,11 @@ def _routes(inst: Instance, ancestors: dict[str, tuple[str, ...]]) -> tuple[
     """Latency and route cost of the (region, site) routes that residency and latency allow."""
     latency: dict[tuple[str, str], float] = {}
     route_cost: dict[tuple[str, str], float] = {}
-    net = inst.network
     for g in inst.regions:
-        allowed = set(g.allowed_jurisdictions) if g.allowed_jurisdictions is not None else None
         for s in inst.sites:
-            if allowed is not None and not (allowed & set(ancestors[s.jurisdiction])):
+            if route_blocker(inst, g, s, ancestors) is not None:  # residency, then latency
                 continue
-            if s.id in g.latency_ms:
-                lat = g.latency_ms[s.id]
-            else:
-                km = great_circle_km(g.lat, g.lon, s.lat, s.lon) * net.route_factor
-                lat = net.base_latency_ms + km * net.rtt_ms_per_1000_km / 1000.0
-            if g.max_latency_ms is not None and lat > g.max_latency_ms + EPS:
-                continue
-            latency[g.id, s.id] = lat
+            latency[g.id, s.id] = route_latency_ms(inst, g, s)
             route_cost[g.id, s.id] = g.route_cost_usd_per_pflops_year.get(s.id, 0.0)
     return latency, route_cost
 
@@ -437,9 +421,9 @@ def _scenarios(inst: Instance, periods: list[str], sites: dict[str, Site], syste
 
 def _export_rules(pol: Policies, periods: list[str], sites: dict[str, Site], systems: dict[str, System],
                   ancestors: dict[str, tuple[str, ...]], unit_price: dict[tuple[str, str], float]) -> tuple[
-        set[tuple[str, str, str]], dict[tuple[str, str, str], float], list[CapRule]]:
-    """Banned (site, system, period), premiums per unit, and purchase caps from the export rules."""
-    banned: set[tuple[str, str, str]] = set()
+        dict[tuple[str, str, str], tuple[str, str]], dict[tuple[str, str, str], float], list[CapRule]]:
+    """Banned (site, system, period) with the banning rule, premiums per unit, and purchase caps from the export rules."""
+    banned: dict[tuple[str, str, str], tuple[str, str]] = {}
     premium: dict[tuple[str, str, str], float] = {}
     caps: list[CapRule] = []
     for i, rule in enumerate(pol.export_rules):
@@ -450,7 +434,8 @@ def _export_rules(pol: Policies, periods: list[str], sites: dict[str, Site], sys
             if not _in_force(rule.periods, p):
                 continue
             if rule.action == "ban":
-                banned.update((s.id, k.id, p) for s in rsites for k in covered)
+                for key in ((s.id, k.id, p) for s in rsites for k in covered):
+                    banned.setdefault(key, (label, rule.jurisdiction))
             elif rule.action == "premium":
                 for s in rsites:
                     for k in covered:
@@ -503,30 +488,28 @@ def _check_idle_draw(prep: Prepared, systems: dict[str, System]) -> None:
             )
 
 
-def _allowed(dec: Decisions, sid: str, k: System) -> bool:
-    """Whether the decisions allow system ``k`` at site ``sid``."""
-    return not (sid in dec.forbidden("site") or k.id in dec.forbidden("system")
-                or k.family in dec.forbidden("family") or f"{sid}:{k.id}" in dec.forbidden("site_system"))
+def purchase_limits(prep: Prepared, w: ScenarioData) -> tuple[
+        dict[tuple[str, str, str], str], dict[str, dict[str, float] | None]]:
+    """Scenario ``w``'s zero export caps ((site, system, period) -> cap label) and supply per system and period."""
+    zero_caps: dict[tuple[str, str, str], str] = {}
+    for c in w.caps:
+        if c.cap_units <= EPS:
+            for s, k in c.members:
+                zero_caps.setdefault((s, k, c.period), c.label)
+    supply = {k.id: per_period(k.supply_units, prep.periods) if k.supply_units is not None else None for k in prep.inst.systems}
+    return zero_caps, supply
+
+
+def inference_blockers(prep: Prepared, w: ScenarioData, g: Region, p: str) -> dict[str, str]:
+    """Per site that cannot serve region ``g``'s inference in ``p`` of ``w``: the rules that remove it, in words."""
+    return site_blockers(prep, w, g, p, *purchase_limits(prep, w))
 
 
 def _purchases(prep: Prepared, w: ScenarioData) -> set[tuple[str, str, str]]:
-    """(site, system, period) where units can be bought in scenario ``w``."""
-    inst, periods = prep.inst, prep.periods
-    zero_caps = {(s, k, c.period) for c in w.caps if c.cap_units <= EPS for s, k in c.members}
-    supply = {k.id: per_period(k.supply_units, periods) if k.supply_units is not None else None for k in inst.systems}
-    buy = set()
-    for site in inst.sites:
-        for k in inst.systems:
-            sup = supply[k.id]
-            for p in periods:
-                if not prep.hosts[site.id, p] or (site.id, k.id, p) in w.banned or (site.id, k.id, p) in zero_caps:
-                    continue
-                if sup is not None and sup[p] <= EPS:
-                    continue
-                if prep.max_units[site.id, k.id] <= 0 or not _allowed(prep.decisions, site.id, k):
-                    continue
-                buy.add((site.id, k.id, p))
-    return buy
+    """(site, system, period) where units can be bought in scenario ``w``: no rule forbids it."""
+    zero_caps, supply = purchase_limits(prep, w)
+    return {(site.id, k.id, p) for site in prep.inst.sites for k in prep.inst.systems for p in prep.periods
+            if next(purchase_blockers(prep, w, site.id, k, p, zero_caps, supply), None) is None}
 
 
 def _fleet(prep: Prepared, buy: set[tuple[str, str, str]]) -> set[tuple[str, str, str]]:
@@ -588,8 +571,7 @@ def _routes_served(prep: Prepared, w: ScenarioData, can_infer: set[tuple[str, st
             if not g.must_serve:
                 prep.UNSERVED.append((g.id, p, w.id))
             elif n_routes == 0:
-                prep.impossible.append(
-                    f"scenario '{w.id}': region '{g.id}' must be served {d:g} PFLOPS in {p}, but no site "
-                    f"within its latency ({g.max_latency_ms} ms) and residency rules can host inference systems then"
-                )
+                why = join_reasons(list(inference_blockers(prep, w, g, p).values())) or "the instance has no sites"
+                prep.impossible.append(f"scenario '{w.id}': region '{g.id}' must be served {d:g} PFLOPS in {p}, "
+                                       f"but no site can host inference systems for it then ({why})")
     return routed

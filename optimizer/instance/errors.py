@@ -19,6 +19,8 @@ from pydantic import BaseModel
 
 @dataclass(frozen=True)
 class Problem:
+    """One input problem: the file, the record path, the rule broken and (if ``has_value``) the offending value."""
+
     file: str
     where: str
     rule: str

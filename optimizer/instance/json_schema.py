@@ -10,7 +10,8 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from pydantic.json_schema import GenerateJsonSchema
+from pydantic.json_schema import GenerateJsonSchema, JsonSchemaValue
+from pydantic_core import core_schema
 
 from optimizer.instance import schema
 from optimizer.instance.schema import Instance
@@ -20,7 +21,8 @@ def _pattern_of(cs: Any) -> str | None:
     """The string pattern somewhere inside a pydantic core schema, if any."""
     if isinstance(cs, dict):
         if cs.get("type") == "str" and cs.get("pattern"):
-            return cs["pattern"]
+            pattern: str = cs["pattern"]  # a str schema's pattern is its regular expression, as text
+            return pattern
         for key in ("schema", "steps"):
             sub = cs.get(key)
             for s in sub if isinstance(sub, list) else [sub]:
@@ -33,13 +35,13 @@ def _pattern_of(cs: Any) -> str | None:
 class _InputSchema(GenerateJsonSchema):
     """Schema of the input as the loader reads it (identifiers may be integers)."""
 
-    def function_before_schema(self, cs):  # type: ignore[override]
+    def function_before_schema(self, cs: core_schema.BeforeValidatorFunctionSchema) -> JsonSchemaValue:
         js = super().function_before_schema(cs)
         if cs.get("function", {}).get("function") is schema._to_id:
             return {"anyOf": [js, {"type": "integer", "minimum": 0}]}
         return js
 
-    def chain_schema(self, cs):  # type: ignore[override]
+    def chain_schema(self, cs: core_schema.ChainSchema) -> JsonSchemaValue:
         js = super().chain_schema(cs)
         pattern = next((p for p in map(_pattern_of, cs["steps"][1:]) if p), None)
         if pattern:

@@ -15,8 +15,9 @@ from typing import Any
 
 from optimizer.instance.errors import InstanceError, Problem
 from optimizer.instance.io import TABULAR_SUFFIXES
+from optimizer.instance.io.limits import MAX_FILE_BYTES
 from optimizer.instance.io.tables import load_tabular
-from optimizer.instance.io.text import MAX_FILE_BYTES, parse_text, read_text_data
+from optimizer.instance.io.text import parse_text, read_text_data
 from optimizer.instance.schema import Instance
 from optimizer.instance.validate import validate_data
 

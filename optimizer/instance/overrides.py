@@ -17,7 +17,9 @@ Named override sets in the instance (``variants``) apply with :func:`apply_varia
 from __future__ import annotations
 
 import copy
+import difflib
 import re
+from collections.abc import Iterable
 from typing import Any
 
 import yaml
@@ -49,6 +51,24 @@ def _tokens(path: str) -> list[str]:
     return out
 
 
+SHOWN_IDS = 12
+"""At most this many known ids are listed in an unknown-id message."""
+
+
+def unknown_id(key: str, known: Iterable[str], what: str = "record", listed: str = "ids") -> str:
+    """How an unknown id is reported, everywhere (``--set`` paths, ``--force``/``--forbid``,
+    ``explain``, ``sweep --grid``, ``--variant``): ``no record 'rockdale'; did you mean
+    'rockdale-mine'? ids: rockdale-mine, abilene-green`` (``listed``: the word before the list)."""
+    ids = list(dict.fromkeys(str(k) for k in known))
+    text = f"no {what} '{key}'"
+    near = [i for i in ids if key and i.lower().startswith(key.lower())][:1]
+    near = near or difflib.get_close_matches(key, ids, n=1, cutoff=0.6)
+    if near:
+        text += f"; did you mean '{near[0]}'?"
+    shown = ", ".join(ids[:SHOWN_IDS]) + (f", ... ({len(ids) - SHOWN_IDS} more)" if len(ids) > SHOWN_IDS else "")
+    return text + (" " if near else "; ") + f"{listed}: {shown or 'none'}"
+
+
 def _step(node: Any, key: str, path: str, create: bool = False) -> tuple[Any, Any]:
     """Resolve one step; returns (container, key-in-container)."""
     if isinstance(node, list):
@@ -58,7 +78,7 @@ def _step(node: Any, key: str, path: str, create: bool = False) -> tuple[Any, An
         if key.lstrip("-").isdigit() and -len(node) <= int(key) < len(node):
             return node, int(key)
         ids = [str(r.get("id")) for r in node if isinstance(r, dict) and "id" in r]
-        raise KeyError(f"no record '{key}'" + (f"; ids: {', '.join(ids[:12])}" if ids else ""))
+        raise KeyError(unknown_id(key, ids) if ids else f"no record '{key}'")
     if isinstance(node, dict):
         for k in node:
             if str(k) == key:
@@ -86,6 +106,21 @@ def apply_overrides(inst: Instance, assignments: list[str] | dict[str, Any], sou
         items = [(path, "=", value) for path, value in assignments.items()]
     else:
         items = [parse_assignment(a) for a in assignments]
+    problems = _apply(data, items, source)
+    if problems:
+        raise InstanceError(problems)
+    return validate_data(data, f"{source} on '{inst.name}'")
+
+
+def path_problems(inst: Instance, items: Iterable[tuple[str, str, Any]], source: str) -> list[Problem]:
+    """The problems of ``(path, op, value)`` assignments whose path names no field or record
+    (or scales what is not a number), without validating the result: how a sweep checks
+    every ``--grid`` path once before it builds any run."""
+    return _apply(copy.deepcopy(inst.model_dump(exclude_none=False)), items, source)
+
+
+def _apply(data: dict[str, Any], items: Iterable[tuple[str, str, Any]], source: str) -> list[Problem]:
+    """Apply the assignments to plain instance data in place; the problems of those that cannot be."""
     problems = []
     for path, op, value in items:
         try:
@@ -111,17 +146,15 @@ def apply_overrides(inst: Instance, assignments: list[str] | dict[str, Any], sou
                 cont[key] = value
         except KeyError as exc:
             problems.append(Problem(source, path, str(exc).strip('"'), value, True))
-    if problems:
-        raise InstanceError(problems)
-    return validate_data(data, f"{source} on '{inst.name}'")
+    return problems
 
 
 def apply_variants(inst: Instance, names: list[str]) -> Instance:
     """Apply the instance's named override sets in order."""
     unknown = [n for n in names if n not in inst.variants]
     if unknown:
-        defined = ", ".join(inst.variants) or "none"
-        raise InstanceError([Problem("--variant", n, f"unknown variant; the instance defines: {defined}") for n in unknown])
+        raise InstanceError([Problem("--variant", n, unknown_id(n, inst.variants, "variant", "the instance defines"))
+                             for n in unknown])
     for n in names:
         inst = apply_overrides(inst, dict(inst.variants[n]), source=f"variant '{n}'")
     return inst

@@ -18,7 +18,7 @@ RECORDS: list[type[BaseModel]] = [
     schema.Instance, schema.Horizon, schema.Period, schema.Network, schema.Jurisdiction, schema.Family,
     schema.Site, schema.ExistingCapacity, schema.ExistingUnits, schema.BuildOption, schema.System,
     schema.Policies, schema.ExportRule, schema.EnergySubsidy, schema.CapexSubsidy, schema.ShareTarget,
-    schema.TrainingJob, schema.Region, schema.Scenario, schema.PoliciesOverride,
+    schema.TrainingJob, schema.Region, schema.Scenario, schema.PoliciesOverride, schema.Source,
 ]
 
 INTRO = """# Instance format reference
@@ -41,6 +41,12 @@ system, site, region, job, period) exists; per-period mappings name every period
 name exactly one of `system`/`family`, `cap` rules have `cap_units`, `premium` rules a premium;
 `qualifying_sites` subsidies have a threshold; at most one energy subsidy applies to a site
 in a period; soft share targets have a penalty; numeric period ids increase.
+
+**Sources.** Comments do not survive `dcplan convert` (a workbook or CSV folder has no
+place for them), so an instance lists where its figures come from in `sources`: one
+`{id, text}` per source, `id` a short name its comments cite (the examples use the anchors
+of `docs/sources.md`, e.g. `dd-1-2`), `text` the citation. It is carried through every
+format (sheet `sources` of a workbook, `sources.csv` of a folder).
 """
 
 
@@ -81,6 +87,7 @@ def _default(field: FieldInfo) -> str:
 
 
 def render() -> str:
+    """The instance-format reference as Markdown: the introduction, then a field table per record."""
     out = [INTRO]
     for rec in RECORDS:
         doc = (rec.__doc__ or "").strip().splitlines()[0] if rec.__doc__ and rec is not schema.Record else ""

@@ -12,9 +12,11 @@ horizon (or, where stated, only some of them).
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, WithJsonSchema
+from pydantic.config import JsonDict
 
 
 def _to_id(value: object) -> object:
@@ -47,7 +49,7 @@ NonNeg = Annotated[float, Field(ge=0, le=MAX_NUMBER, allow_inf_nan=False)]
 Pos = Annotated[float, Field(gt=0, le=MAX_NUMBER, allow_inf_nan=False)]
 
 
-def _zero_or_at_least(lo: float):
+def _zero_or_at_least(lo: float) -> Callable[[float], float]:
     def check(x: float) -> float:
         if 0 < x < lo:
             raise ValueError(f"must be 0 or at least {lo:g}")
@@ -91,7 +93,8 @@ PerPeriodNonNeg = Annotated[
 IdMap = Annotated[dict[Id, NonNeg], BeforeValidator(_keys_to_id)]
 
 
-def unit(u: str) -> dict:
+def unit(u: str) -> JsonDict:
+    """``json_schema_extra`` recording a field's unit (shown in the reference and the JSON Schema)."""
     return {"unit": u}
 
 
@@ -103,11 +106,15 @@ class Record(BaseModel):
 
 # ----------------------------------------------------------------------------- horizon
 class Period(Record):
+    """A planning period: its identifier and length."""
+
     id: Id = Field(description="Period identifier, e.g. '2026'.")
     years: Pos = Field(1.0, description="Length of the period.", json_schema_extra=unit("years"))
 
 
 class Horizon(Record):
+    """The planning horizon: ordered periods, discounting, currency and end-of-horizon value."""
+
     periods: list[Period] = Field(
         min_length=1, description="Ordered planning periods, earliest first."
     )
@@ -124,20 +131,24 @@ class Horizon(Record):
 
 
 class Network(Record):
+    """The latency model: round-trip latency from route length, plus a fixed part."""
+
     rtt_ms_per_1000_km: NonNeg = Field(
-        10.0, description="Round-trip latency per 1,000 km of route length.",
+        default=10.0, description="Round-trip latency per 1,000 km of route length.",
         json_schema_extra=unit("ms"),
     )
     route_factor: float = Field(
-        1.0, ge=1, le=3, description="Route length / great-circle distance (fibre detours).",
+        default=1.0, ge=1, le=3, description="Route length / great-circle distance (fibre detours).",
     )
     base_latency_ms: NonNeg = Field(
-        0.0, description="Fixed latency added to every route (equipment, ingress).",
+        default=0.0, description="Fixed latency added to every route (equipment, ingress).",
         json_schema_extra=unit("ms"),
     )
 
 
 class Jurisdiction(Record):
+    """A jurisdiction policies refer to, optionally inside a parent jurisdiction."""
+
     id: Id = Field(description="Jurisdiction identifier, e.g. 'CN' or 'CN-west'.")
     name: str | None = Field(None, description="Readable name.")
     parent: Id | None = Field(
@@ -146,6 +157,8 @@ class Jurisdiction(Record):
 
 
 class Family(Record):
+    """A software family (ecosystem) and the share of nominal training throughput it delivers."""
+
     id: Id = Field(description="Software ecosystem, e.g. 'cuda' or 'cann'.")
     training_efficiency: float = Field(
         1.0, ge=0.01, le=1.5, allow_inf_nan=False,
@@ -156,6 +169,8 @@ class Family(Record):
 
 # ----------------------------------------------------------------------------- sites
 class BuildOption(Record):
+    """One way to build or convert AI capacity at a site: costs, lead time, PUE, redundancy and size."""
+
     id: Id = Field(description="Build option identifier, unique within its site.")
     capex_usd_per_mw: NonNeg = Field(
         description="Capital cost per MW of IT capacity.", json_schema_extra=unit("USD/MW"),
@@ -176,7 +191,10 @@ class BuildOption(Record):
         description="Redundancy: share of grid power usable (N: 1.0, N+1 on 4 feeds: 0.8, 2N: 0.5).",
     )
     max_it_mw: Pos = Field(description="Largest IT capacity this option can reach.", json_schema_extra=unit("MW"))
-    block_mw: float = Field(ge=0.001, le=1e6, allow_inf_nan=False, description="Capacity comes in integer blocks of this size.", json_schema_extra=unit("MW"))
+    block_mw: float = Field(
+        ge=0.001, le=1e6, allow_inf_nan=False, description="Capacity comes in integer blocks of this size.",
+        json_schema_extra=unit("MW"),
+    )
     fom_usd_per_mw_year: NonNeg = Field(
         0.0, description="Fixed operation and maintenance per MW of built IT capacity and year.",
         json_schema_extra=unit("USD/MW/year"),
@@ -188,6 +206,8 @@ class BuildOption(Record):
 
 
 class ExistingCapacity(Record):
+    """AI capacity already running at an existing site."""
+
     it_mw: Pos = Field(description="AI IT capacity already running.", json_schema_extra=unit("MW"))
     pue: float = Field(ge=1, le=3, allow_inf_nan=False, description="PUE of the existing halls.")
     usable_grid_share: float = Field(
@@ -199,12 +219,16 @@ class ExistingCapacity(Record):
 
 
 class ExistingUnits(Record):
+    """Units of a system already installed at a site at the start of the horizon."""
+
     system: Id = Field(description="System already installed at the site.")
     units: NonNeg = Field(description="Number of units in service at the start of the horizon.")
     retire_after: Id | None = Field(None, description="Last period the units are in service (default: whole horizon).")
 
 
 class Site(Record):
+    """A candidate or existing data-center site: location, grid power, electricity price and build options."""
+
     id: Id = Field(description="Site identifier.")
     name: str | None = Field(None, description="Readable name.")
     jurisdiction: Id = Field(description="Jurisdiction the site is in.")
@@ -234,12 +258,16 @@ class Site(Record):
 
 # ----------------------------------------------------------------------------- systems
 class System(Record):
+    """An accelerator system on offer: power, throughput, price, lifetime and supply."""
+
     id: Id = Field(description="System identifier, e.g. 'gb200-nvl72'.")
     name: str | None = Field(None, description="Readable name.")
     vendor: str = Field(description="Vendor, e.g. 'Nvidia', 'Huawei'.")
     origin: Id = Field(description="Jurisdiction of origin (decides what is 'domestic').")
     family: Id = Field(description="Software family, e.g. 'cuda'.")
-    it_kw_per_unit: float = Field(ge=0.001, le=1e6, allow_inf_nan=False, description="IT power of one unit at full load.", json_schema_extra=unit("kW"))
+    it_kw_per_unit: float = Field(
+        ge=0.001, le=1e6, allow_inf_nan=False, description="IT power of one unit at full load.", json_schema_extra=unit("kW"),
+    )
     idle_power_share: Share = Field(
         0.3, description="Power drawn by an idle installed unit, as a share of full load.",
     )
@@ -272,18 +300,24 @@ accelerator chips."""
 
 
 class ExportRule(Record):
+    """An export-control rule on a system or family into a jurisdiction: ban, cap or premium."""
+
     id: Id | None = Field(None, description="Optional rule identifier (used in reports).")
     system: Id | None = Field(None, description="System the rule covers (give system or family).")
     family: Id | None = Field(None, description="Family the rule covers (give system or family).")
     jurisdiction: Id = Field(description="Destination jurisdiction (and all inside it).")
     periods: list[Id] | None = Field(None, description="Periods the rule holds (none: all).")
-    action: Literal["ban", "cap", "premium"] = Field(description="ban: no purchases; cap: at most cap_units bought per period; premium: extra cost per unit.")
+    action: Literal["ban", "cap", "premium"] = Field(
+        description="ban: no purchases; cap: at most cap_units bought per period; premium: extra cost per unit.",
+    )
     cap_units: NonNeg | None = Field(None, description="cap: units that may be bought per period.")
     premium_share: NonNeg | None = Field(None, description="premium: extra share of the unit price (licence fee, revenue share).")
     premium_usd_per_unit: NonNeg | None = Field(None, description="premium: extra cost per unit.", json_schema_extra=unit("USD"))
 
 
 class EnergySubsidy(Record):
+    """A discount on the electricity bill in a jurisdiction, for domestic systems or qualifying sites."""
+
     id: Id = Field(description="Subsidy identifier.")
     jurisdiction: Id = Field(description="Jurisdiction (and all inside it) where the subsidy applies.")
     periods: list[Id] | None = Field(None, description="Periods the subsidy holds (none: all).")
@@ -301,6 +335,8 @@ class EnergySubsidy(Record):
 
 
 class CapexSubsidy(Record):
+    """A capital subsidy per MW of IT capacity built in a jurisdiction."""
+
     id: Id = Field(description="Subsidy identifier.")
     jurisdiction: Id = Field(description="Jurisdiction where the subsidy applies.")
     periods: list[Id] | None = Field(None, description="Decision periods the subsidy holds (none: all).")
@@ -308,12 +344,15 @@ class CapexSubsidy(Record):
 
 
 class ShareTarget(Record):
+    """A minimum domestic share of the compute installed in a jurisdiction, hard or penalised."""
+
     id: Id = Field(description="Target identifier.")
     jurisdiction: Id = Field(description="Jurisdiction whose installed compute the target covers.")
     periods: list[Id] | None = Field(None, description="Periods the target holds (none: all).")
     min_domestic_share: Share = Field(description="Minimum share of installed compute from domestic systems.")
     measure: ShareMeasure = Field(
-        "training_pflops", description="How installed compute is counted: training_pflops, inference_pflops or accelerators (chips).",
+        "training_pflops",
+        description="How installed compute is counted: training_pflops, inference_pflops or accelerators (chips).",
     )
     hard: bool = Field(True, description="Hard target (no shortfall allowed).")
     shortfall_penalty_usd_per_pflops_year: NonNeg | None = Field(
@@ -323,6 +362,8 @@ class ShareTarget(Record):
 
 
 class Policies(Record):
+    """The policy lists of an instance: export rules, subsidies and domestic-share targets."""
+
     export_rules: list[ExportRule] = Field(default_factory=list, description="Export-control rules.")
     energy_subsidies: list[EnergySubsidy] = Field(default_factory=list, description="Electricity-bill subsidies.")
     capex_subsidies: list[CapexSubsidy] = Field(default_factory=list, description="Capital subsidies per MW built.")
@@ -330,6 +371,8 @@ class Policies(Record):
 
 
 class PoliciesOverride(Record):
+    """A scenario's replacements for the base policy lists (each list given replaces the base one)."""
+
     export_rules: list[ExportRule] | None = Field(None, description="Replaces the base export rules.")
     energy_subsidies: list[EnergySubsidy] | None = Field(None, description="Replaces the base energy subsidies.")
     capex_subsidies: list[CapexSubsidy] | None = Field(None, description="Replaces the base capex subsidies.")
@@ -338,6 +381,8 @@ class PoliciesOverride(Record):
 
 # ----------------------------------------------------------------------------- workloads
 class TrainingJob(Record):
+    """An indivisible training job: compute per period, where it may run, and the cost if unplaced."""
+
     id: Id = Field(description="Job identifier.")
     compute_pflops: Annotated[dict[Id, NonNeg], BeforeValidator(_keys_to_id)] = Field(
         min_length=1, description="Effective PFLOPS sustained in each period the job runs.",
@@ -354,25 +399,35 @@ class TrainingJob(Record):
 
 
 class Region(Record):
+    """An inference demand region: demand per period, latency and residency limits, unserved penalty."""
+
     id: Id = Field(description="Demand region identifier.")
     name: str | None = Field(None, description="Readable name.")
     jurisdiction: Id = Field(description="Jurisdiction of the region.")
     lat: float = Field(ge=-90, le=90, allow_inf_nan=False, description="Latitude.", json_schema_extra=unit("deg"))
     lon: float = Field(ge=-180, le=180, allow_inf_nan=False, description="Longitude.", json_schema_extra=unit("deg"))
     demand_pflops: PerPeriodNonNeg = Field(description="Inference demand per period.", json_schema_extra=unit("PFLOPS"))
-    max_latency_ms: NonNeg | None = Field(None, description="Largest round-trip latency allowed (none: no limit).", json_schema_extra=unit("ms"))
-    allowed_jurisdictions: list[Id] | None = Field(None, description="Data residency: where the demand may be served (none: anywhere).")
+    max_latency_ms: NonNeg | None = Field(
+        None, description="Largest round-trip latency allowed (none: no limit).", json_schema_extra=unit("ms"),
+    )
+    allowed_jurisdictions: list[Id] | None = Field(
+        None, description="Data residency: where the demand may be served (none: anywhere).",
+    )
     unserved_penalty_usd_per_pflops_year: NonNeg = Field(
         description="Penalty per PFLOPS of demand not served, per year.", json_schema_extra=unit("USD/PFLOPS/year"),
     )
     must_serve: bool = Field(False, description="All demand must be served.")
-    latency_ms: IdMap = Field(default_factory=dict, description="Measured round-trip latency to given sites (overrides distance).")
+    latency_ms: IdMap = Field(
+        default_factory=dict, description="Measured round-trip latency to given sites (overrides distance).",
+    )
     route_cost_usd_per_pflops_year: IdMap = Field(
         default_factory=dict, description="Cost per PFLOPS-year served from given sites (default 0).",
     )
 
 
 class Scenario(Record):
+    """A scenario: its probability and how it changes demand, prices and policies."""
+
     id: Id = Field(description="Scenario identifier.")
     probability: float = Field(gt=0, le=1, allow_inf_nan=False, description="Probability; all scenarios sum to 1.")
     description: str | None = Field(None, description="Free text.")
@@ -391,7 +446,16 @@ class Scenario(Record):
     policies: PoliciesOverride | None = Field(None, description="Replaces base policy lists.")
 
 
+class Source(Record):
+    """Where figures of the instance come from: a short id and the citation."""
+
+    id: Id = Field(description="Short id, e.g. 'dd-1-2': the anchor of the source in docs/sources.md.")
+    text: str = Field(description="What the figures are and their original source (title, publisher, date).")
+
+
 class Instance(Record):
+    """A complete planning instance: horizon, sites, systems, policies, workloads and scenarios."""
+
     name: str = Field(description="Instance name.")
     description: str | None = Field(None, description="Free text.")
     horizon: Horizon = Field(description="Planning periods and discounting.")
@@ -409,6 +473,11 @@ class Instance(Record):
     variants: dict[Id, dict[str, Any]] = Field(
         default_factory=dict,
         description="Named what-if override sets {name: {PATH: value}}, applied with --variant NAME.",
+    )
+    sources: list[Source] = Field(
+        default_factory=list,
+        description="Sources of the instance's figures, cited in its comments by id; unlike comments, "
+        "they survive dcplan convert (YAML, JSON, workbook, CSV folder).",
     )
 
     def replace(self, **changes: object) -> Instance:

@@ -62,6 +62,7 @@ def mean_scenario_instance(inst: Instance) -> Instance:
     system_scale = {k.id: sum(w.probability * w.system_price_scale.get(k.id, 1.0) for w in inst.scenarios)
                     for k in inst.systems}
     top = most_probable_scenario(inst)
+    assert top is not None  # inst.scenarios is not empty (checked above)
     spec = {
         "id": MEAN_SCENARIO,
         "probability": 1.0,

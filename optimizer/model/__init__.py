@@ -10,9 +10,10 @@ from __future__ import annotations
 import pyomo.environ as pyo
 
 from optimizer.instance.derive import Prepared
+from optimizer.options import Risk
 
 from . import decisions, fleet, objective, policy, power, sites, workloads
-from .context import Context, CostTerm, Risk
+from .context import Context, CostTerm
 
 MODULES = (sites, fleet, workloads, power, policy, decisions, objective)
 """Model modules in build order (later modules use expressions of earlier ones)."""

@@ -37,6 +37,8 @@ class CostTerm:
 
 @dataclass
 class Context:
+    """One model build's prepared data, the shared expressions the modules register, and the cost terms."""
+
     prep: Prepared
     risk: Risk | None = None
     is_online: dict[tuple[str, str], Any] = field(default_factory=dict)  # (s, p) -> 0/1 expression
@@ -55,7 +57,8 @@ class Context:
     """(cap label, p, w, i) -> ((site, system) members, cap in units); :mod:`optimizer.model.fleet`."""
     limits: dict[str, Any] = field(default_factory=dict)
     """Constraint families whose duals are marginal values, by family name (``grid_limit``,
-    ``subsidy_needs_qualification``, ``supply_limit``, ``export_cap``, ``domestic_share``):
+    ``subsidy_needs_qualification``, ``supply_limit``, ``export_cap``, ``domestic_share``,
+    ``nameplate_limit``, ``pool_capacity_limit``):
     the indexed Pyomo constraint, registered by the module that builds it."""
 
     def lump(self, category: str, p: str, w: str, expr: Any) -> None:
@@ -71,6 +74,7 @@ class Context:
         self.costs.append(CostTerm(category, self.prep.periods[-1], w, expr, self.prep.end_factor, 1.0))
 
     def always_online(self, s: str) -> bool:
+        """Whether site ``s`` has existing capacity, so is online in every period without a build."""
         return any(pl.id == "existing" for pl in self.prep.pools[s])
 
     def links_pay(self, s: str) -> bool:

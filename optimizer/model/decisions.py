@@ -16,6 +16,7 @@ from .context import Context
 
 
 def add(m: pyo.ConcreteModel, ctx: Context) -> None:
+    """Add a ``forced_choice`` row per forced choice; a choice with no eligible decision is recorded as impossible."""
     prep = ctx.prep
     dec = prep.decisions
     systems = {k.id: k for k in prep.inst.systems}

@@ -38,6 +38,7 @@ from .context import Context
 
 
 def add(m: pyo.ConcreteModel, ctx: Context) -> None:
+    """Add the purchase variables, units in service, the nameplate, supply and export-cap rows, and the system costs."""
     prep = ctx.prep
     inst = prep.inst
     systems = {k.id: k for k in inst.systems}
@@ -69,40 +70,9 @@ def add(m: pyo.ConcreteModel, ctx: Context) -> None:
         rule=lambda _m, s, p, w: sum(systems[k].it_kw_per_unit / 1000.0 * ctx.in_service[s, k, p, w] for k in by_spw[s, p, w])
         <= ctx.capacity_mw[s, p],
     )
+    ctx.limits["nameplate_limit"] = m.nameplate_limit
 
-    by_kpw = defaultdict(list)
-    for (s, k, p, w) in prep.BUY:
-        by_kpw[k, p, w].append(s)
-    supply_idx, supply_cap = [], {}
-    for k in inst.systems:
-        if k.supply_units is None:
-            continue
-        sup = per_period(k.supply_units, prep.periods)
-        for p in prep.periods:
-            for w in prep.scenario_ids:
-                if by_kpw.get((k.id, p, w)):
-                    supply_idx.append((k.id, p, w))
-                    supply_cap[k.id, p, w] = sup[p]
-    m.supply_limit = pyo.Constraint(
-        supply_idx, rule=lambda _m, k, p, w: sum(m.units_bought[s, k, p, w] for s in by_kpw[k, p, w]) <= supply_cap[k, p, w]
-    )
-
-    cap_idx, cap_rows = [], {}
-    for w in prep.scenarios:
-        for i, c in enumerate(w.caps):
-            members = [(s, k) for (s, k) in c.members if (s, k, c.period, w.id) in buy]
-            if members:
-                key = (c.label, c.period, w.id, i)
-                cap_idx.append(key)
-                cap_rows[key] = (members, c.cap_units)
-    m.export_cap = pyo.Constraint(
-        cap_idx,
-        rule=lambda _m, lab, p, w, i: sum(m.units_bought[s, k, p, w] for (s, k) in cap_rows[lab, p, w, i][0])
-        <= cap_rows[lab, p, w, i][1],
-    )
-    ctx.export_cap_rows = cap_rows
-    ctx.limits["supply_limit"] = m.supply_limit
-    ctx.limits["export_cap"] = m.export_cap
+    _add_supply_and_export_limits(m, ctx, buy)
 
     for (s, k, p, w) in prep.BUY:
         scen = prep.scenario(w)
@@ -117,3 +87,42 @@ def add(m: pyo.ConcreteModel, ctx: Context) -> None:
         om = systems[k].om_usd_per_unit_year
         if om:
             ctx.annual("system_om", p, w, om * ctx.in_service[s, k, p, w])
+
+
+def _add_supply_and_export_limits(m: pyo.ConcreteModel, ctx: Context, buy: set[tuple[str, str, str, str]]) -> None:
+    """``supply_limit`` (units of a system bought per period) and ``export_cap`` rows."""
+    prep = ctx.prep
+    inst = prep.inst
+    by_kpw = defaultdict(list)
+    for (s, k, p, w) in prep.BUY:
+        by_kpw[k, p, w].append(s)
+    supply_idx, supply_cap = [], {}
+    for system in inst.systems:
+        if system.supply_units is None:
+            continue
+        sup = per_period(system.supply_units, prep.periods)
+        for p in prep.periods:
+            for w in prep.scenario_ids:
+                if by_kpw.get((system.id, p, w)):
+                    supply_idx.append((system.id, p, w))
+                    supply_cap[system.id, p, w] = sup[p]
+    m.supply_limit = pyo.Constraint(
+        supply_idx, rule=lambda _m, k, p, w: sum(m.units_bought[s, k, p, w] for s in by_kpw[k, p, w]) <= supply_cap[k, p, w]
+    )
+
+    cap_idx, cap_rows = [], {}
+    for scenario in prep.scenarios:
+        for i, c in enumerate(scenario.caps):
+            members = [(s, k) for (s, k) in c.members if (s, k, c.period, scenario.id) in buy]
+            if members:
+                key = (c.label, c.period, scenario.id, i)
+                cap_idx.append(key)
+                cap_rows[key] = (members, c.cap_units)
+    m.export_cap = pyo.Constraint(
+        cap_idx,
+        rule=lambda _m, lab, p, w, i: sum(m.units_bought[s, k, p, w] for (s, k) in cap_rows[lab, p, w, i][0])
+        <= cap_rows[lab, p, w, i][1],
+    )
+    ctx.export_cap_rows = cap_rows
+    ctx.limits["supply_limit"] = m.supply_limit
+    ctx.limits["export_cap"] = m.export_cap

@@ -8,7 +8,8 @@ are discounted with :math:`\phi_p=(1+r)^{-t_p}` at the start of the period, cost
 year with the discounted years of the period
 :math:`\phi_p (1-(1+r)^{-Y_p}) / (1-(1+r)^{-1})` (:math:`Y_p` when :math:`r=0`).
 First-stage costs (site builds) are registered in every scenario, so their expectation
-equals their value (the capex subsidy may differ by scenario when a scenario overrides it). The cost table of a plan is these same terms, evaluated.
+equals their value (the capex subsidy may differ by scenario when a scenario overrides it).
+The cost table of a plan is these same terms, evaluated.
 
 With a risk setting :math:`(\alpha, \lambda)` the objective is
 :math:`(1-\lambda)\sum_w \pi_w C_w + \lambda\big(\eta + \frac{1}{1-\alpha}\sum_w \pi_w z_w\big)`
@@ -20,6 +21,7 @@ with :math:`z_w \ge C_w - \eta` (``cvar_excess``), :math:`z_w \ge 0`, :math:`\et
 from __future__ import annotations
 
 from collections import defaultdict
+from typing import Any
 
 import pyomo.environ as pyo
 
@@ -27,8 +29,9 @@ from .context import Context
 
 
 def add(m: pyo.ConcreteModel, ctx: Context) -> None:
+    """Add the objective: expected discounted cost, or its mix with CVaR under a risk setting."""
     prob = {w.id: w.probability for w in ctx.prep.scenarios}
-    per_scenario = defaultdict(float)
+    per_scenario: defaultdict[str, Any] = defaultdict(float)  # scenario -> discounted cost expression
     for t in ctx.costs:
         per_scenario[t.scenario] = per_scenario[t.scenario] + t.factor * t.expr
     m.scenario_cost = per_scenario  # plain dict of expressions, for reports

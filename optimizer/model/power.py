@@ -18,11 +18,12 @@ With one pool the split variables :math:`\ell` are not created (:math:`\ell = L`
 ``grid_limit`` is omitted where the draw is constant (existing idle units only; a draw
 above the grid is reported as infeasible before solving).
 Cost: energy :math:`c_{spw}\cdot 8760\cdot \mathrm{fac}_{spw}` per year.
-"""
+"""  # noqa: E501
 
 from __future__ import annotations
 
 from collections import defaultdict
+from typing import Any
 
 import pyomo.environ as pyo
 
@@ -32,6 +33,7 @@ from .context import Context
 
 
 def add(m: pyo.ConcreteModel, ctx: Context) -> None:
+    """Add the IT load and facility power expressions, the pool split and grid rows, and the energy cost."""
     prep = ctx.prep
     systems = {k.id: k for k in prep.inst.systems}
 
@@ -56,12 +58,13 @@ def add(m: pyo.ConcreteModel, ctx: Context) -> None:
     m.pool_capacity_limit = pyo.Constraint(
         m.POOL_LOAD, rule=lambda _m, s, q, p, w: m.pool_load[s, q, p, w] <= ctx.pool_capacity_mw[s, q, p]
     )
+    ctx.limits["pool_capacity_limit"] = m.pool_capacity_limit
     for (s, p, w) in at:
         for q in prep.pools[s]:
             ctx.pool_load_mw[s, q.id, p, w] = m.pool_load[s, q.id, p, w] if len(prep.pools[s]) > 1 else ctx.it_load_mw[s, p, w]
         ctx.facility_mw[s, p, w] = sum(q.pue * ctx.pool_load_mw[s, q.id, p, w] for q in prep.pools[s])
 
-    def grid_rule(_m, s, p, w):
+    def grid_rule(_m: pyo.ConcreteModel, s: str, p: str, w: str) -> Any:
         draw = sum(q.pue / q.usable_grid_share * ctx.pool_load_mw[s, q.id, p, w] for q in prep.pools[s])
         if pyo.is_constant(draw):  # only existing idle units: nothing to decide
             return pyo.Constraint.Skip

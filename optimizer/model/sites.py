@@ -16,10 +16,14 @@ Variables: :math:`b_{sod}\in\{0,1\}` (``build``), :math:`n_{sod}\in\mathbb{Z}_{\
     \mathrm{online}_{sp} = 1 \text{ if } E_s>0 \text{ else } \sum_{(o,d):\,\omega(s,o,d)\le p} b_{sod}
 
 Costs: capex :math:`F_{so} b_{sod} + K_{so} B_{so} n_{sod}` at :math:`d`, minus the capex
-subsidy :math:`\sigma_{sdw} B_{so} n_{sod}` (scenario-specific when a scenario overrides capex subsidies); fixed O&M :math:`f_{so} B_{so} n_{sod}` per year
+subsidy :math:`\sigma'_{sodw} B_{so} n_{sod}` with :math:`\sigma'_{sodw}=\min(\sigma_{sdw}, K_{so})`
+(scenario-specific when a scenario overrides capex subsidies; a subsidy never pays more than
+the per-MW capex it subsidises); fixed O&M :math:`f_{so} B_{so} n_{sod}` per year
 from the online period on; existing capacity's O&M :math:`f^E_s E_s` per year (a constant).
-With ``horizon.end_value: straight_line`` the capex (before subsidy) times the share of the
-option's life left at the horizon's end is credited then (category ``end_value``).
+With ``horizon.end_value: straight_line`` the capex actually paid (net of the capex subsidy,
+so never negative) times the share of the option's life left at the horizon's end is
+credited then (category ``end_value``): the credit never exceeds what was paid, so no build
+without use lowers the cost.
 """
 
 from __future__ import annotations
@@ -30,6 +34,7 @@ from .context import Context
 
 
 def add(m: pyo.ConcreteModel, ctx: Context) -> None:
+    """Add the build variables and rows, the capacity and online expressions, and the site costs."""
     prep = ctx.prep
     inst = prep.inst
     opt = {(s.id, o.id): o for s in inst.sites for o in s.build_options}
@@ -67,20 +72,21 @@ def add(m: pyo.ConcreteModel, ctx: Context) -> None:
                     )
 
     for w in prep.scenarios:
-        for (s, o, d) in ch:
-            op = opt[s, o]
-            ctx.lump("site_capex", d, w.id, op.fixed_capex_usd * m.build[s, o, d] + op.capex_usd_per_mw * op.block_mw * m.blocks[s, o, d])
-            left = prep.remaining_share(d, op.lifetime_years)
-            if left > 0:
-                ctx.at_end("end_value", w.id, -left * (op.fixed_capex_usd * m.build[s, o, d]
-                                                      + op.capex_usd_per_mw * op.block_mw * m.blocks[s, o, d]))
-            sub = w.capex_subsidy.get((s, d), 0.0)
+        for (sid, o, d) in ch:
+            op = opt[sid, o]
+            ctx.lump("site_capex", d, w.id,
+                     op.fixed_capex_usd * m.build[sid, o, d] + op.capex_usd_per_mw * op.block_mw * m.blocks[sid, o, d])
+            sub = min(w.capex_subsidy.get((sid, d), 0.0), op.capex_usd_per_mw)  # never more than the capex per MW
             if sub:
-                ctx.lump("site_capex_subsidy", d, w.id, -sub * op.block_mw * m.blocks[s, o, d])
+                ctx.lump("site_capex_subsidy", d, w.id, -sub * op.block_mw * m.blocks[sid, o, d])
+            left = prep.remaining_share(d, op.lifetime_years)
+            if left > 0:  # credit what was paid: capex net of the subsidy (>= 0)
+                ctx.at_end("end_value", w.id, -left * (op.fixed_capex_usd * m.build[sid, o, d]
+                                                      + (op.capex_usd_per_mw - sub) * op.block_mw * m.blocks[sid, o, d]))
             if op.fom_usd_per_mw_year:
-                first = prep.periods.index(ch[s, o, d].online)
+                first = prep.periods.index(ch[sid, o, d].online)
                 for p in prep.periods[first:]:
-                    ctx.annual("site_fom", p, w.id, op.fom_usd_per_mw_year * op.block_mw * m.blocks[s, o, d])
+                    ctx.annual("site_fom", p, w.id, op.fom_usd_per_mw_year * op.block_mw * m.blocks[sid, o, d])
         for s in inst.sites:
             if s.existing and s.existing.fom_usd_per_mw_year:
                 for p in prep.periods:

@@ -63,6 +63,8 @@ TABLES: dict[str, tuple[Column, ...]] = {
         _id("vendor", "Vendor of the system."),
         _flag("domestic", "Whether the system counts as domestic at the site (its origin is the site's jurisdiction "
                           "or one containing it)."),
+        _flag("divisible", "Whether the system is divisible (systems[].divisible): its unit counts are continuous, "
+                           "not whole units."),
         _PERIOD,
         _SCENARIO,
         _UNITS_IN_SERVICE,
@@ -85,7 +87,8 @@ TABLES: dict[str, tuple[Column, ...]] = {
         Column("idle_units", "units", "Units in service that do no work: units in service − busy units."),
         Column("training_pflops_used", "PFLOPS", "Effective training compute used by the training jobs placed here."),
         Column("inference_pflops_used", "PFLOPS", "Inference compute used to serve the demand routed here."),
-        Column("idle_pct", "%", "Idle units as a percentage of the units in service."),
+        Column("idle_pct", "%", "Idle units as a percentage of the units in service (one system per row, so also the "
+                                "idle share of its nameplate MW; aggregates: optimizer.results.outcomes)."),
     ),
     "training": (
         _id("job", "Training job id."),
@@ -124,9 +127,12 @@ TABLES: dict[str, tuple[Column, ...]] = {
         Column("it_load_mw", "MW", "IT power drawn: busy units at full power, idle units at their idle power share."),
         Column("facility_mw", "MW", "Facility power drawn: IT load × the PUE of each power pool."),
         Column("grid_mw", "MW", "Grid connection of the site in the period (0 before grid_available_from)."),
-        Column("grid_draw_mw", "MW", "Grid connection taken: facility power / usable grid share of each pool, i.e. with "
-                                     "the headroom the redundancy rule keeps unused."),
-        Column("grid_use_pct", "%", "Grid connection taken as a percentage of the grid connection (0 without one)."),
+        Column("grid_drawn_mw", "MW", "Power drawn from the grid: the facility power (IT load × PUE of each pool)."),
+        Column("grid_capacity_held_mw", "MW", "Grid connection held for the site: facility power / usable grid share of "
+                                              "each pool, i.e. the power drawn plus the headroom the redundancy rule keeps "
+                                              "unused; this is what the grid limit bounds."),
+        Column("grid_held_pct", "%", "Grid connection held (grid_capacity_held_mw) as a percentage of the grid connection "
+                                     "(0 without one)."),
     ),
     "pool_load": (
         _SITE,

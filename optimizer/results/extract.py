@@ -7,6 +7,7 @@ empty plan still yields tables with the right columns.
 from __future__ import annotations
 
 from collections import defaultdict
+from typing import Any
 
 import pandas as pd
 import pyomo.environ as pyo
@@ -18,7 +19,7 @@ from optimizer.results.columns import COLUMNS
 TOL = 1e-6
 
 
-def v(x) -> float:
+def v(x: Any) -> float:
     """Value of a variable or expression; plain numbers pass through."""
     if isinstance(x, (int, float)):
         return float(x)
@@ -33,6 +34,7 @@ def _r(x: float) -> float:
 
 
 def extract_tables(m: pyo.ConcreteModel, ctx: Context) -> dict[str, pd.DataFrame]:
+    """Every result table of a solved model, by name, with the declared columns."""
     tabs = {
         "builds": _builds(m, ctx),
         "fleet": _fleet(m, ctx),
@@ -49,13 +51,14 @@ def extract_tables(m: pyo.ConcreteModel, ctx: Context) -> dict[str, pd.DataFrame
 
 
 def empty_tables() -> dict[str, pd.DataFrame]:
+    """Every result table with its declared columns and no rows (a plan without a solution)."""
     return {k: pd.DataFrame(columns=cols) for k, cols in COLUMNS.items()}
 
 
-def _builds(m, ctx):
+def _builds(m: pyo.ConcreteModel, ctx: Context) -> list[list[Any]]:
     prep = ctx.prep
     opt = {(s.id, o.id): o for s in prep.inst.sites for o in s.build_options}
-    rows = []
+    rows: list[list[Any]] = []
     for c in prep.choices:
         key = (c.site, c.option, c.decision)
         if v(m.build[key]) > 0.5:
@@ -66,11 +69,11 @@ def _builds(m, ctx):
     return rows
 
 
-def _bought(m, ctx, key) -> float:
+def _bought(m: pyo.ConcreteModel, ctx: Context, key: tuple[str, str, str, str]) -> float:
     return v(m.units_bought[key]) if key in m.units_bought else 0.0
 
 
-def _fleet(m, ctx):
+def _fleet(m: pyo.ConcreteModel, ctx: Context) -> list[list[Any]]:
     prep = ctx.prep
     systems = {k.id: k for k in prep.inst.systems}
     eff = {f.id: f.training_efficiency for f in prep.inst.families}
@@ -84,7 +87,7 @@ def _fleet(m, ctx):
             if nxt not in fleet:
                 keys.append(nxt)
                 fleet.add(nxt)
-    rows = []
+    rows: list[list[Any]] = []
     for (s, k, p, w) in keys:
         sk = systems[k]
         n = v(ctx.in_service.get((s, k, p, w), 0.0))
@@ -98,19 +101,20 @@ def _fleet(m, ctx):
         if n < TOL and retired < TOL and _bought(m, ctx, (s, k, p, w)) < TOL:
             continue
         rows.append([
-            s, k, sk.family, sk.vendor, prep.domestic[s, k], p, w, _r(n), _r(_bought(m, ctx, (s, k, p, w))), _r(retired),
+            s, k, sk.family, sk.vendor, prep.domestic[s, k], sk.divisible, p, w,
+            _r(n), _r(_bought(m, ctx, (s, k, p, w))), _r(retired),
             _r(n * sk.it_kw_per_unit / 1000.0), _r(n * sk.training_pflops_per_unit * eff[sk.family]),
             _r(n * sk.inference_pflops_per_unit),
         ])
-    rows.sort(key=lambda r: (r[6], r[0], r[1], prep.periods.index(r[5])))
+    rows.sort(key=lambda r: (r[7], r[0], r[1], prep.periods.index(r[6])))
     return rows
 
 
-def _compute_use(m, ctx):
+def _compute_use(m: pyo.ConcreteModel, ctx: Context) -> list[list[Any]]:
     prep = ctx.prep
     systems = {k.id: k for k in prep.inst.systems}
     eff = {f.id: f.training_efficiency for f in prep.inst.families}
-    rows = []
+    rows: list[list[Any]] = []
     for key in prep.FLEET:
         s, k, p, w = key
         n = v(ctx.in_service[key])
@@ -119,17 +123,18 @@ def _compute_use(m, ctx):
         tr = v(m.train_use[key]) if key in m.train_use else 0.0
         inf = v(m.infer_use[key]) if key in m.infer_use else 0.0
         sk = systems[k]
-        busy = (tr / (sk.training_pflops_per_unit * eff[sk.family]) if tr else 0.0) + (inf / sk.inference_pflops_per_unit if inf else 0.0)
+        busy = ((tr / (sk.training_pflops_per_unit * eff[sk.family]) if tr else 0.0)
+                + (inf / sk.inference_pflops_per_unit if inf else 0.0))
         rows.append([s, k, p, w, _r(n), _r(busy), _r(n - busy), _r(tr), _r(inf), _r(100.0 * (n - busy) / n)])
     return rows
 
 
-def _training(m, ctx):
+def _training(m: pyo.ConcreteModel, ctx: Context) -> list[list[Any]]:
     prep = ctx.prep
     by_job = defaultdict(list)
     for key in prep.ASSIGN:
         by_job[key[0], key[3]].append(key)
-    rows = []
+    rows: list[list[Any]] = []
     for w in prep.scenarios:
         for j, comp in w.job_compute.items():
             ps = sorted(comp, key=prep.periods.index)
@@ -142,7 +147,7 @@ def _training(m, ctx):
     return rows
 
 
-def _inference(m, ctx):
+def _inference(m: pyo.ConcreteModel, ctx: Context) -> list[list[Any]]:
     """Routes split over the site's systems in proportion to each system's inference use."""
     prep = ctx.prep
     use = defaultdict(list)
@@ -151,7 +156,7 @@ def _inference(m, ctx):
         if x > TOL:
             s, k, p, w = key
             use[s, p, w].append((k, x))
-    rows = []
+    rows: list[list[Any]] = []
     for key in prep.ROUTE:
         g, s, p, w = key
         r = v(m.route[key])
@@ -163,12 +168,12 @@ def _inference(m, ctx):
     return rows
 
 
-def _demand(m, ctx):
+def _demand(m: pyo.ConcreteModel, ctx: Context) -> list[list[Any]]:
     prep = ctx.prep
-    served = defaultdict(float)
+    served: defaultdict[tuple[str, str, str], float] = defaultdict(float)  # (g, p, w)
     for key in prep.ROUTE:
         served[key[0], key[2], key[3]] += v(m.route[key])
-    rows = []
+    rows: list[list[Any]] = []
     for w in prep.scenarios:
         for g in prep.inst.regions:
             for p in prep.periods:
@@ -182,13 +187,13 @@ def _demand(m, ctx):
     return rows
 
 
-def _site_power(m, ctx):
+def _site_power(m: pyo.ConcreteModel, ctx: Context) -> list[list[Any]]:
     prep = ctx.prep
     systems = {k.id: k for k in prep.inst.systems}
-    name_mw = defaultdict(float)
+    name_mw: defaultdict[tuple[str, str, str], float] = defaultdict(float)  # (s, p, w)
     for key in prep.FLEET:
         name_mw[key[0], key[2], key[3]] += v(ctx.in_service[key]) * systems[key[1]].it_kw_per_unit / 1000.0
-    rows = []
+    rows: list[list[Any]] = []
     for w in prep.scenario_ids:
         for s in prep.inst.sites:
             for p in prep.periods:
@@ -197,18 +202,19 @@ def _site_power(m, ctx):
                     continue
                 load = v(ctx.it_load_mw.get((s.id, p, w), 0.0))
                 fac = v(ctx.facility_mw.get((s.id, p, w), 0.0))
-                draw = sum(q.pue / q.usable_grid_share * v(ctx.pool_load_mw.get((s.id, q.id, p, w), 0.0)) for q in prep.pools[s.id])
+                held = sum(q.pue / q.usable_grid_share * v(ctx.pool_load_mw.get((s.id, q.id, p, w), 0.0))
+                           for q in prep.pools[s.id])
                 grid = prep.grid_mw[s.id, p]
-                rows.append([s.id, p, w, _r(built), _r(name_mw[s.id, p, w]), _r(load), _r(fac), grid, _r(draw),
-                             _r(100.0 * draw / grid) if grid > 0 else 0.0])
+                rows.append([s.id, p, w, _r(built), _r(name_mw[s.id, p, w]), _r(load), _r(fac), grid, _r(fac), _r(held),
+                             _r(100.0 * held / grid) if grid > 0 else 0.0])
     return rows
 
 
-def _domestic_pool_loads(m, ctx) -> dict[tuple[str, str, str, str], float]:
+def _domestic_pool_loads(m: pyo.ConcreteModel, ctx: Context) -> dict[tuple[str, str, str, str], float]:
     """Domestic IT load per (site, pool, period, scenario), MW."""
     prep = ctx.prep
     systems = {k.id: k for k in prep.inst.systems}
-    dom_load = defaultdict(float)
+    dom_load: defaultdict[tuple[str, str, str], float] = defaultdict(float)  # (s, p, w)
     for key in prep.FLEET:
         s, k, p, w = key
         if prep.domestic[s, k]:
@@ -228,10 +234,10 @@ def _domestic_pool_loads(m, ctx) -> dict[tuple[str, str, str, str], float]:
     return out
 
 
-def _pool_load(m, ctx):
+def _pool_load(m: pyo.ConcreteModel, ctx: Context) -> list[list[Any]]:
     prep = ctx.prep
     dom = _domestic_pool_loads(m, ctx)
-    rows = []
+    rows: list[list[Any]] = []
     for (s, p, w) in ctx.it_load_mw:
         for q in prep.pools[s]:
             rows.append([s, q.id, p, w, _r(v(ctx.pool_capacity_mw[s, q.id, p])), _r(v(ctx.pool_load_mw[s, q.id, p, w])),
@@ -239,28 +245,29 @@ def _pool_load(m, ctx):
     return rows
 
 
-def _costs(m, ctx):
+def _costs(m: pyo.ConcreteModel, ctx: Context) -> list[list[Any]]:
     prob = {w.id: w.probability for w in ctx.prep.scenarios}
-    agg = defaultdict(lambda: [0.0, 0.0])
+    agg: defaultdict[tuple[str, str, str], list[float]] = defaultdict(lambda: [0.0, 0.0])  # [undiscounted, discounted]
     for t in ctx.costs:
         x = v(t.expr)
         a = agg[t.category, t.period, t.scenario]
         a[0] += x * t.undiscounted
         a[1] += x * t.factor
-    rows = [[c, p, w, prob[w], _r(u), _r(d)] for (c, p, w), (u, d) in agg.items() if abs(u) > TOL or abs(d) > TOL]
+    rows: list[list[Any]] = [[c, p, w, prob[w], _r(u), _r(d)]
+                             for (c, p, w), (u, d) in agg.items() if abs(u) > TOL or abs(d) > TOL]
     order = {p: i for i, p in enumerate(ctx.prep.periods)}
     rows.sort(key=lambda r: (r[2], order[r[1]], r[0]))
     return rows
 
 
-def _policy(m, ctx):
+def _policy(m: pyo.ConcreteModel, ctx: Context) -> list[list[Any]]:
     prep = ctx.prep
     systems = {k.id: k for k in prep.inst.systems}
     at = defaultdict(list)
     for (s, k, p, w) in prep.FLEET:
         at[s, p, w].append(k)
 
-    def dom_share(sites, p, w, measure):
+    def dom_share(sites: list[str], p: str, w: str, measure: str) -> float | None:
         tot = dom = 0.0
         for s in sites:
             for k in at.get((s, p, w), []):
@@ -270,7 +277,7 @@ def _policy(m, ctx):
         return (dom / tot) if tot > TOL else None
 
     dom_pool = _domestic_pool_loads(m, ctx)
-    rows = []
+    rows: list[list[Any]] = []
     for (s, p, w) in ctx.it_load_mw:
         sub = prep.scenario(w).energy_subsidy.get((s, p))
         if sub is None:
@@ -295,11 +302,10 @@ def _policy(m, ctx):
         met = share is None or share >= t.min_share - 1e-6
         rows.append(["share_target", lab, t.jurisdiction, p, w, share, t.min_share, "domestic share", met,
                      _r(-t.penalty * short) if short > TOL else 0.0])
-    for key, (members, cap) in ctx.export_cap_rows.items():
-        lab, p, w, _ = key
+    for (lab, p, w, _), (members, cap) in ctx.export_cap_rows.items():
         used = sum(_bought(m, ctx, (s, k, p, w)) for s, k in members)
-        rows.append(["export_cap", lab, ",".join(sorted({systems[k].id for _, k in members})), p, w, _r(used), cap, "units bought",
-                     used <= cap + 1e-6, 0.0])
+        rows.append(["export_cap", lab, ",".join(sorted({systems[k].id for _, k in members})), p, w, _r(used), cap,
+                     "units bought", used <= cap + 1e-6, 0.0])
     return rows
 
 

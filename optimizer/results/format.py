@@ -64,6 +64,19 @@ def number(x: float | None, digits: int = 4) -> str:
     return text.rstrip("0").rstrip(".") if "." in text else text
 
 
+def units(x: float | None, continuous: bool = False) -> str:
+    """A count of system units: whole units as ``1,440`` (solver noise rounded away); ``continuous``
+    counts (a divisible system) to one decimal, ``260.4``, or two significant digits below 0.05;
+    ``n/a`` for None or NaN. Say "continuous" beside such a count: it is not a number of units one can buy."""
+    if x is None or (isinstance(x, float) and math.isnan(x)):
+        return "n/a"
+    if not continuous or abs(x) < 1e-9:
+        return f"{round(x):,}"
+    if 0 < abs(x) < 0.05:
+        return number(x, 2)
+    return f"{x:,.1f}"
+
+
 def mw(x: float) -> str:
     """Megawatts: ``12.5 MW``."""
     return f"{number(x)} MW"

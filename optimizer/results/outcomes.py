@@ -1,7 +1,28 @@
-"""What a solved plan means per scenario: cost, idle capacity, unserved demand, CVaR.
+"""What a solved plan means: cost and risk, idle capacity and idle systems, unserved demand, unplaced jobs.
 
-Read from the plan's result tables only, so the printed plan, the report and the
-uncertainty analysis share one definition of each number.
+Read from the plan's result tables (and the instance's per-unit figures) only, so the
+printed plan, ``summary.json``, the HTML report, the figures and the uncertainty analysis
+share one definition of each number.
+
+**Idle** is MW-weighted everywhere: a unit of a system weighs its nameplate IT power (kW per
+unit / 1000), so a 5.5 kW server counts for 1/100 of a 559 kW rack, and units doing work are
+``compute_use.busy_units``.
+
+- *idle capacity* (:func:`idle_capacity_pct`): built IT MW not used by busy systems, as a
+  share of built IT MW: ``1 - nameplate MW of busy units / built IT MW`` (existing halls
+  included). Empty halls and idle systems both count: the "built but unused" capacity of an
+  overbuild.
+- *idle systems* (:func:`idle_systems_pct`): nameplate MW of installed units doing no work
+  / nameplate MW of the units installed (in service).
+
+Over several periods both are shares of MW-years (each period weighted by its length); over
+scenarios, shares of the expected MW-years (not the mean of the shares).
+
+**Cost and risk** (:func:`objective_name`, :func:`plan_cvar`): the *expected cost* is the
+probability-weighted discounted cost of the ``costs`` table (``Plan.expected_cost``); under
+a risk setting ``cvar:ALPHA:WEIGHT`` the solver minimises the *risk objective*
+``(1 - WEIGHT) × expected cost + WEIGHT × CVaR_ALPHA`` (``Plan.objective``), where CVaR_ALPHA
+is the expected discounted cost of the worst ``1 - ALPHA`` of the scenario probability.
 """
 
 from __future__ import annotations
@@ -12,19 +33,38 @@ import pandas as pd
 
 from optimizer.instance.derive import BASE_SCENARIO
 from optimizer.instance.schema import Instance
+from optimizer.options import Risk
+from optimizer.results.format import money, units
 
 if TYPE_CHECKING:
     from optimizer.plan import Plan
 
 
+IDLE_CAPACITY = "idle capacity"
+IDLE_CAPACITY_MEANS = "built IT MW not used by busy systems"
+IDLE_SYSTEMS = "idle systems"
+IDLE_SYSTEMS_MEANS = "nameplate MW of installed systems doing no work"
+IDLE_DEFINITION = (f"{IDLE_CAPACITY} = {IDLE_CAPACITY_MEANS} / built IT MW; {IDLE_SYSTEMS} = {IDLE_SYSTEMS_MEANS} / "
+                   "nameplate MW installed (both MW-weighted)")
+"""The two idle shares in one line, as the printed plan, the report and the uncertainty analysis state them."""
+
+EXPECTED_COST = "expected discounted cost"
+DIVISIBLE_PRICE_LIMIT_USD = 1e6
+"""A divisible system priced above this per unit gets a warning: its continuous counts are not buildable."""
+
 OUTCOME_COLUMNS = [
     "scenario", "probability", "cost_usd",
-    "unit_years", "idle_unit_years", "idle_unit_pct",
+    "installed_mw_years", "idle_system_mw_years", "idle_systems_pct",
     "built_mw_years", "busy_mw_years", "idle_capacity_pct",
-    "demand_pflops_years", "unserved_pflops_years", "unserved_pct", "jobs_unplaced",
+    "demand_pflops_years", "unserved_pflops_years", "unserved_pct",
+    "jobs_unplaced", "unplaced_penalty_usd",
 ]
 """Columns of :func:`scenario_outcomes`. ``*_years`` are sums over periods weighted by the
-period's length (unit-years, MW-years, PFLOPS-years)."""
+period's length (MW-years, PFLOPS-years)."""
+
+MW_USE_COLUMNS = ["installed_mw", "busy_mw", "idle_mw", "training_mw", "inference_mw"]
+"""Columns :func:`mw_use` adds to ``compute_use``: nameplate MW of the units in service, busy, idle, and
+busy on training and on inference."""
 
 
 def scenario_probabilities(inst: Instance) -> dict[str, float]:
@@ -36,59 +76,114 @@ def _pct(part: float, whole: float) -> float:
     return 100.0 * part / whole if whole > 1e-12 else 0.0
 
 
+def idle_capacity_pct(built_mw: float, busy_mw: float) -> float:
+    """Idle capacity, %: built IT MW not used by busy systems / built IT MW (0 with nothing built)."""
+    return _pct(max(0.0, built_mw - busy_mw), built_mw)
+
+
+def idle_systems_pct(idle_mw: float, installed_mw: float) -> float:
+    """Idle systems, %: nameplate MW of installed units doing no work / nameplate MW installed (0 with none)."""
+    return _pct(max(0.0, idle_mw), installed_mw)
+
+
+def mw_use(compute_use: pd.DataFrame, inst: Instance) -> pd.DataFrame:
+    """``compute_use`` with :data:`MW_USE_COLUMNS`: each row's units weighted by their nameplate IT MW.
+
+    ``busy_mw`` = busy units × kW per unit / 1000, split into training (training PFLOPS used /
+    effective training PFLOPS per unit) and inference (inference PFLOPS used / inference PFLOPS
+    per unit); ``idle_mw`` = idle units × kW per unit / 1000."""
+    cu = compute_use.copy()
+    if len(cu) == 0:
+        return cu.assign(**{c: pd.Series(dtype=float) for c in MW_USE_COLUMNS})
+    sysd = {k.id: k for k in inst.systems}
+    eff = {f.id: f.training_efficiency for f in inst.families}
+    mw = cu["system"].map({k: s.it_kw_per_unit / 1000.0 for k, s in sysd.items()}).astype(float)
+    train_per = cu["system"].map({k: s.training_pflops_per_unit * eff[s.family] for k, s in sysd.items()}).astype(float)
+    infer_per = cu["system"].map({k: s.inference_pflops_per_unit for k, s in sysd.items()}).astype(float)
+    tr = pd.to_numeric(cu["training_pflops_used"], errors="coerce").fillna(0.0)
+    inf = pd.to_numeric(cu["inference_pflops_used"], errors="coerce").fillna(0.0)
+    cu["installed_mw"] = cu["units_in_service"].astype(float) * mw
+    cu["busy_mw"] = cu["busy_units"].astype(float) * mw
+    cu["idle_mw"] = cu["idle_units"].astype(float).clip(lower=0) * mw
+    cu["training_mw"] = (tr / train_per.where(train_per > 0)).fillna(0.0) * mw
+    cu["inference_mw"] = (inf / infer_per.where(infer_per > 0)).fillna(0.0) * mw
+    return cu
+
+
+def idle_by(tables: dict[str, pd.DataFrame], inst: Instance, keys: list[str]) -> pd.DataFrame:
+    """Built, installed, busy and idle MW summed by ``keys`` (a subset of site, period, scenario), with
+    ``idle_capacity_pct`` and ``idle_systems_pct`` of each group. Not weighted by period length."""
+    cu = mw_use(tables["compute_use"], inst)
+    sp = tables["site_power"]
+    cols = keys + ["built_mw", *MW_USE_COLUMNS]
+    if len(cu) == 0 and len(sp) == 0:
+        return pd.DataFrame(columns=[*cols, "idle_capacity_pct", "idle_systems_pct"])
+    use = cu.groupby(keys, as_index=False)[MW_USE_COLUMNS].sum() if len(cu) else pd.DataFrame(columns=keys + MW_USE_COLUMNS)
+    built = (sp.assign(built_mw=sp["built_it_mw"].astype(float)).groupby(keys, as_index=False)["built_mw"].sum()
+             if len(sp) else pd.DataFrame(columns=[*keys, "built_mw"]))
+    d = built.merge(use, on=keys, how="outer")
+    d[["built_mw", *MW_USE_COLUMNS]] = d[["built_mw", *MW_USE_COLUMNS]].astype(float).fillna(0.0)
+    d["idle_capacity_pct"] = [idle_capacity_pct(b, z) for b, z in zip(d["built_mw"], d["busy_mw"])]
+    d["idle_systems_pct"] = [idle_systems_pct(i, n) for i, n in zip(d["idle_mw"], d["installed_mw"])]
+    return d[[*cols, "idle_capacity_pct", "idle_systems_pct"]]
+
+
 def scenario_outcomes(plan: Plan) -> pd.DataFrame:
-    """Cost, idle compute and unserved demand of a solved plan, one row per scenario.
+    """Cost, idle capacity and systems, unserved demand and unplaced jobs of a solved plan, one row per scenario.
 
     - ``cost_usd``: the scenario's discounted cost (first-stage builds included);
-    - ``idle_unit_pct``: installed unit-years that did no work (idle units / units in
-      service, as in ``compute_use``);
-    - ``idle_capacity_pct``: built IT MW-years not doing work: 1 - busy units' nameplate MW /
-      built IT MW (existing halls included). Empty halls count as idle here, idle systems too
-      — the "built but unused" compute of an overbuild;
+    - ``idle_systems_pct``: :func:`idle_systems_pct` of the MW-years (module docstring);
+    - ``idle_capacity_pct``: :func:`idle_capacity_pct` of the MW-years;
     - ``unserved_pct``: inference demand not served, of all demand (PFLOPS-years);
-    - ``jobs_unplaced``: training jobs of the scenario left unplaced.
+    - ``jobs_unplaced``: training jobs of the scenario left unplaced, and ``unplaced_penalty_usd``
+      their discounted cost (cost category ``unplaced_penalty``).
 
     A plan without a solution gives an empty table with these columns.
     """
-    inst = plan.instance
-    probs = scenario_probabilities(inst)
     if not plan.has_solution:
         return pd.DataFrame(columns=OUTCOME_COLUMNS)
-    t = plan.tables
+    return tables_outcomes(plan.tables, plan.instance)
+
+
+def tables_outcomes(t: dict[str, pd.DataFrame], inst: Instance) -> pd.DataFrame:
+    """:func:`scenario_outcomes` of a plan's result tables (``plan.tables`` or a result folder's) and its instance."""
+    probs = scenario_probabilities(inst)
     years = {p.id: p.years for p in inst.horizon.periods}
-    kw = {k.id: k.it_kw_per_unit for k in inst.systems}
 
     def by_scenario(df: pd.DataFrame, value: pd.Series) -> dict[str, float]:
         if len(df) == 0:
             return {}
-        return value.groupby(df["scenario"]).sum().to_dict()
+        return {str(w): float(x) for w, x in value.groupby(df["scenario"]).sum().items()}
 
-    cu = t["compute_use"]
+    cu = mw_use(t["compute_use"], inst)
     y_cu = cu["period"].map(years).astype(float) if len(cu) else pd.Series(dtype=float)
-    units = by_scenario(cu, cu["units_in_service"] * y_cu) if len(cu) else {}
-    idle = by_scenario(cu, cu["idle_units"] * y_cu) if len(cu) else {}
-    busy_mw = by_scenario(cu, cu["busy_units"] * cu["system"].map(kw) / 1000.0 * y_cu) if len(cu) else {}
+    installed = by_scenario(cu, cu["installed_mw"] * y_cu)
+    idle = by_scenario(cu, cu["idle_mw"] * y_cu)
+    busy = by_scenario(cu, cu["busy_mw"] * y_cu)
     sp = t["site_power"]
     built = by_scenario(sp, sp["built_it_mw"] * sp["period"].map(years).astype(float)) if len(sp) else {}
     dm = t["demand"]
     y_dm = dm["period"].map(years).astype(float) if len(dm) else pd.Series(dtype=float)
     demand = by_scenario(dm, dm["demand_pflops"] * y_dm) if len(dm) else {}
     unserved = by_scenario(dm, dm["unserved_pflops"] * y_dm) if len(dm) else {}
-    cost = t["costs"].groupby("scenario")["discounted_usd"].sum().to_dict() if len(t["costs"]) else {}
+    c = t["costs"]
+    cost = c.groupby("scenario")["discounted_usd"].sum().to_dict() if len(c) else {}
+    pen = c[c["category"] == "unplaced_penalty"] if len(c) else c
+    penalty = pen.groupby("scenario")["discounted_usd"].sum().to_dict() if len(pen) else {}
     tr = t["training"]
     unplaced = (~tr["placed"].astype(bool)).groupby(tr["scenario"]).sum().to_dict() if len(tr) else {}
     rows = []
     for w, p in probs.items():
-        u, i = units.get(w, 0.0), idle.get(w, 0.0)
-        b, bz = built.get(w, 0.0), busy_mw.get(w, 0.0)
+        n, i = installed.get(w, 0.0), idle.get(w, 0.0)
+        b, bz = built.get(w, 0.0), busy.get(w, 0.0)
         d, z = demand.get(w, 0.0), unserved.get(w, 0.0)
-        rows.append([w, p, float(cost.get(w, 0.0)), u, i, _pct(i, u), b, bz, _pct(max(0.0, b - bz), b),
-                     d, z, _pct(z, d), int(unplaced.get(w, 0))])
+        rows.append([w, p, float(cost.get(w, 0.0)), n, i, idle_systems_pct(i, n), b, bz, idle_capacity_pct(b, bz),
+                     d, z, _pct(z, d), int(unplaced.get(w, 0)), float(penalty.get(w, 0.0))])
     return pd.DataFrame(rows, columns=OUTCOME_COLUMNS)
 
 
 def expected_outcomes(outcomes: pd.DataFrame) -> dict[str, float]:
-    """Probability-weighted means of a :func:`scenario_outcomes` table.
+    """Probability-weighted means of a :func:`scenario_outcomes` table (``jobs_unplaced``: the expected number).
 
     Shares are recomputed from the expected quantities (expected idle MW-years / expected
     built MW-years), not averaged.
@@ -96,9 +191,9 @@ def expected_outcomes(outcomes: pd.DataFrame) -> dict[str, float]:
     if len(outcomes) == 0:
         return {}
     p = outcomes["probability"]
-    e = {c: float((outcomes[c] * p).sum()) for c in OUTCOME_COLUMNS[2:] if not c.endswith("_pct")}
-    e["idle_unit_pct"] = _pct(e["idle_unit_years"], e["unit_years"])
-    e["idle_capacity_pct"] = _pct(max(0.0, e["built_mw_years"] - e["busy_mw_years"]), e["built_mw_years"])
+    e = {c: float((outcomes[c].astype(float) * p).sum()) for c in OUTCOME_COLUMNS[2:] if not c.endswith("_pct")}
+    e["idle_systems_pct"] = idle_systems_pct(e["idle_system_mw_years"], e["installed_mw_years"])
+    e["idle_capacity_pct"] = idle_capacity_pct(e["built_mw_years"], e["busy_mw_years"])
     e["unserved_pct"] = _pct(e["unserved_pflops_years"], e["demand_pflops_years"])
     return e
 
@@ -115,3 +210,86 @@ def cvar(costs: list[float], probs: list[float], alpha: float) -> float:
         if left <= 1e-15:
             break
     return acc / tail
+
+
+# ----------------------------------------------------------------------------- headline
+def risk_averse(risk: Risk | None) -> bool:
+    """Whether the objective is the risk objective (a risk setting with a weight above 0)."""
+    return risk is not None and risk.weight > 0
+
+
+def cvar_name(alpha: float) -> str:
+    """``CVaR_0.9 of discounted cost``: the label of :func:`plan_cvar`."""
+    return f"CVaR_{alpha:g} of discounted cost"
+
+
+def objective_name(risk: Risk | None) -> str:
+    """What ``Plan.objective`` is: the expected discounted cost, or the risk objective with its weights."""
+    if not risk_averse(risk):
+        return EXPECTED_COST
+    assert risk is not None
+    return f"risk objective ({1 - risk.weight:g} × expected cost + {risk.weight:g} × CVaR_{risk.alpha:g})"
+
+
+def plan_cvar(plan: Plan) -> float | None:
+    """CVaR_alpha of the plan's discounted scenario costs (the worst 1 - alpha of the scenario
+    probability); None without a risk setting or a solution."""
+    if plan.risk is None or not plan.has_solution:
+        return None
+    o = scenario_outcomes(plan)
+    return cvar(o["cost_usd"].tolist(), o["probability"].tolist(), plan.risk.alpha)
+
+
+def headline_costs(plan: Plan) -> list[tuple[str, float | None]]:
+    """(label, USD) of the plan's cost figures, objective first: the expected discounted cost alone, or the
+    risk objective, the expected discounted cost and the CVaR under a risk setting."""
+    if not risk_averse(plan.risk):
+        return [(EXPECTED_COST, plan.objective)]
+    assert plan.risk is not None
+    tail = 100 * (1 - plan.risk.alpha)
+    return [(objective_name(plan.risk), plan.objective), (EXPECTED_COST, plan.expected_cost),
+            (f"{cvar_name(plan.risk.alpha)} (mean of the worst {tail:g} % of scenario probability)", plan_cvar(plan))]
+
+
+def divisible_warnings(inst: Instance, fleet: pd.DataFrame | None = None) -> list[str]:
+    """A warning per divisible system priced above :data:`DIVISIBLE_PRICE_LIMIT_USD` per unit (in some
+    period) that the plan installs (every such system when ``fleet`` is None)."""
+    n = fleet["units_in_service"].astype(float) if fleet is not None and len(fleet) else pd.Series(dtype=float)
+    cur = inst.horizon.currency
+    out = []
+    for k in inst.systems:
+        price = max(k.price_usd_per_unit.values(), default=0.0)
+        if not (k.divisible and price > DIVISIBLE_PRICE_LIMIT_USD):
+            continue
+        mine = n[fleet["system"] == k.id] if fleet is not None and len(n) else n
+        if fleet is not None and not (mine > 0).any():
+            continue
+        odd = [x for x in mine if abs(x - round(x)) > 1e-6]
+        example = f" (the plan has {units(odd[0], True)})" if odd else ""
+        out.append(f"system '{k.id}' costs {money(price, cur)} per unit but is divisible: its unit counts are "
+                   f"continuous{example}, not whole units; set divisible: false to plan whole units")
+    return out
+
+
+def plan_warnings(plan: Plan) -> list[str]:
+    """Warnings about how to read a solved plan (``summary.json`` ``warnings``, the printed plan, the report):
+    :func:`divisible_warnings` for the systems it installs."""
+    return divisible_warnings(plan.instance, plan.tables["fleet"]) if plan.has_solution else []
+
+
+def energy_subsidies(tables: dict[str, pd.DataFrame], inst: Instance) -> pd.DataFrame:
+    """Energy subsidies received, expected over scenarios, per period: ``sites`` receiving one (in some
+    scenario), ``usd_per_year`` (the saving per year, ``policy.usd_per_year``) and ``discounted_usd``
+    (the discounted saving: minus the ``energy_subsidy`` credit of the ``costs`` table)."""
+    probs = scenario_probabilities(inst)
+    pol, c = tables["policy"], tables["costs"]
+    got = pol[(pol["kind"] == "energy_subsidy") & (pol["usd_per_year"].astype(float) > 0)] if len(pol) else pol
+    credit = c[c["category"] == "energy_subsidy"] if len(c) else c
+    rows = []
+    for p in [q.id for q in inst.horizon.periods]:
+        g, h = got[got["period"] == p], credit[credit["period"] == p]
+        per_year = float((g["usd_per_year"].astype(float) * g["scenario"].map(probs).fillna(0.0)).sum())
+        disc = -float((h["discounted_usd"].astype(float) * h["scenario"].map(probs).fillna(0.0)).sum())
+        if len(g) or len(h):
+            rows.append([p, int(g["scope"].nunique()), per_year, disc])
+    return pd.DataFrame(rows, columns=["period", "sites", "usd_per_year", "discounted_usd"])

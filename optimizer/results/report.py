@@ -7,8 +7,16 @@ from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
-from optimizer.results.format import money
-from optimizer.results.outcomes import cvar, scenario_outcomes
+from optimizer.results.format import money, units
+from optimizer.results.outcomes import (
+    IDLE_CAPACITY,
+    IDLE_DEFINITION,
+    IDLE_SYSTEMS,
+    energy_subsidies,
+    headline_costs,
+    plan_warnings,
+    scenario_outcomes,
+)
 
 if TYPE_CHECKING:
     from optimizer.plan import Plan
@@ -22,11 +30,12 @@ def plan_text(plan: Plan) -> str:
     t = plan.tables
     scen = sorted(t["costs"]["scenario"].unique()) if len(t["costs"]) else []
     multi = len(plan.instance.scenarios) > 1
+    outcomes = scenario_outcomes(plan)
     if multi:
-        lines += _outcomes_by_scenario(plan)
+        lines += _outcomes_by_scenario(plan, outcomes)
     lines += _builds(plan)
     for w in scen:
-        lines += _operations(plan, w, f" — scenario {w}" if multi else "")
+        lines += _operations(plan, w, f" — scenario {w}" if multi else "", outcomes)
     lines += _policies(plan)
     lines += _costs(plan)
     return "\n".join(lines)
@@ -38,32 +47,31 @@ def _rows(df: pd.DataFrame) -> Iterator[Any]:
 
 
 def _headline(plan: Plan) -> list[str]:
-    """Instance, status, expected cost with bound and gap, and the solve's messages."""
+    """Instance, status, the objective with bound and gap (and, under a risk setting, the expected cost and
+    the CVaR, each under its own name), the solve's messages and warnings."""
     cur = plan.instance.horizon.currency
     lines = [f"dcplan — {plan.instance.name}", f"status: {plan.status} (HiGHS: {plan.solver_status})"]
     if plan.objective is not None:
         gap = f", gap {100 * plan.mip_gap:.3f} %" if plan.mip_gap is not None else ""
-        lines.append(f"expected discounted cost: {money(plan.objective, cur)} "
-                     f"(best bound {money(plan.best_bound or 0, cur)}{gap})")
+        (label, x), *more = headline_costs(plan)
+        lines.append(f"{label}: {money(x, cur)} (best bound {money(plan.best_bound or 0, cur)}{gap})")
+        lines += [f"{label}: {money(x, cur)}" for label, x in more]
     for msg in plan.messages:
         lines.append(f"  ! {msg}")
+    for msg in plan_warnings(plan):
+        lines.append(f"  ! warning: {msg}")
     return lines
 
 
-def _outcomes_by_scenario(plan: Plan) -> list[str]:
-    """Cost, idle capacity and unserved demand per scenario, and the CVaR of a risk-averse plan."""
+def _outcomes_by_scenario(plan: Plan, o: pd.DataFrame) -> list[str]:
+    """Cost, idle capacity and systems, unserved demand and unplaced jobs per scenario."""
     cur = plan.instance.horizon.currency
-    o = scenario_outcomes(plan)
-    lines = ["", "Outcome per scenario (cost discounted; idle = built IT MW-years not doing work):"]
+    lines = ["", f"Outcome per scenario (cost discounted; MW-years: {IDLE_DEFINITION}):"]
     for r in _rows(o):
+        pen = f" ({money(r.unplaced_penalty_usd, cur)} penalty)" if r.jobs_unplaced else ""
         lines.append(f"  {r.scenario:<24} p {r.probability:.3f}  cost {money(r.cost_usd, cur):>16}  "
-                     f"idle capacity {r.idle_capacity_pct:5.1f} %  idle units {r.idle_unit_pct:5.1f} %  "
-                     f"unserved {r.unserved_pct:5.2f} %  jobs unplaced {r.jobs_unplaced}")
-    if plan.risk is not None:
-        a = plan.risk.alpha
-        lines.append(f"  CVaR_{a:g} of cost (mean of the worst {100 * (1 - a):.0f} %): "
-                     f"{money(cvar(o['cost_usd'].tolist(), o['probability'].tolist(), a), cur)}; "
-                     f"expected {money(plan.expected_cost, cur)}")
+                     f"{IDLE_CAPACITY} {r.idle_capacity_pct:5.1f} %  {IDLE_SYSTEMS} {r.idle_systems_pct:5.1f} %  "
+                     f"unserved {r.unserved_pct:5.2f} %  jobs unplaced {r.jobs_unplaced}{pen}")
     return lines
 
 
@@ -81,19 +89,30 @@ def _builds(plan: Plan) -> list[str]:
     return lines
 
 
-def _operations(plan: Plan, w: str, tag: str) -> list[str]:
-    """Scenario ``w``: systems in service by period, training jobs, inference served, idle units."""
+def _fleet_lines(plan: Plan, f: pd.DataFrame) -> list[str]:
+    """Units in service per site, system and period; counts of divisible systems are continuous, to one decimal."""
+    if len(f) == 0:
+        return ["  none"]
+    divisible = {k.id for k in plan.instance.systems if k.divisible}
+    piv = f.pivot_table(index=["site", "system"], columns="period", values="units_in_service", aggfunc="sum", fill_value=0)
+    piv = piv[[p.id for p in plan.instance.horizon.periods if p.id in piv.columns]]
+    keys = [(str(s), str(k)) for s, k in piv.index.to_list()]
+    text = pd.DataFrame({c: [units(float(x), k in divisible) for (_, k), x in zip(keys, piv[c], strict=True)]
+                         for c in piv.columns},
+                        index=pd.MultiIndex.from_tuples([(s, f"{k} (continuous)" if k in divisible else k) for s, k in keys],
+                                                        names=["site", "system"]))
+    text.columns.name = "period"
+    lines = ["  " + line for line in text.to_string().splitlines()]
+    if divisible & set(f["system"]):
+        lines.append("  (continuous: a divisible system, counts are not whole units)")
+    return lines
+
+
+def _operations(plan: Plan, w: str, tag: str, outcomes: pd.DataFrame) -> list[str]:
+    """Scenario ``w``: systems in service by period, training jobs, inference served, idle capacity and systems."""
     t = plan.tables
     lines = ["", f"Systems in service by period{tag}:"]
-    f = t["fleet"][t["fleet"]["scenario"] == w]
-    if len(f) == 0:
-        lines.append("  none")
-    else:
-        piv = f.pivot_table(index=["site", "system"], columns="period", values="units_in_service", aggfunc="sum",
-                            fill_value=0)
-        piv = piv[[p.id for p in plan.instance.horizon.periods if p.id in piv.columns]]
-        for line in piv.to_string(float_format=lambda x: f"{x:g}").splitlines():
-            lines.append("  " + line)
+    lines += _fleet_lines(plan, t["fleet"][t["fleet"]["scenario"] == w])
     tr = t["training"][t["training"]["scenario"] == w]
     if len(tr):
         lines.append(f"Training jobs{tag}:")
@@ -107,10 +126,12 @@ def _operations(plan: Plan, w: str, tag: str) -> list[str]:
         unserved = d[d["unserved_pflops"] > 1e-6]
         for r in _rows(unserved):
             lines.append(f"  unserved: {r.region} {r.period}: {r.unserved_pflops:g} of {r.demand_pflops:g} PFLOPS")
-    cu = t["compute_use"][t["compute_use"]["scenario"] == w]
-    if len(cu):
-        idle = cu["idle_units"].sum() / max(cu["units_in_service"].sum(), 1e-12)
-        lines.append(f"Idle installed units (unit-periods): {100 * idle:.1f} %{tag}")
+    o = outcomes[outcomes["scenario"] == w]
+    if len(o) and len(t["compute_use"]):
+        r = o.iloc[0]
+        define = "as defined above" if tag else IDLE_DEFINITION
+        lines.append(f"Idle{tag}: {IDLE_CAPACITY} {r.idle_capacity_pct:.1f} %, {IDLE_SYSTEMS} {r.idle_systems_pct:.1f} % "
+                     f"(MW-years; {define})")
     return lines
 
 
@@ -119,13 +140,11 @@ def _policies(plan: Plan) -> list[str]:
     pol = plan.tables["policy"]
     if not len(pol):
         return []
-    cur = plan.instance.horizon.currency
     lines = ["", "Policies:"]
+    divisible = {k.id for k in plan.instance.systems if k.divisible}
     for kind, g in pol.groupby("kind"):
         if kind == "energy_subsidy":
-            got = g[g["usd_per_year"] > 0]
-            lines.append(f"  energy subsidies received at {got['scope'].nunique()} site(s); "
-                         f"total {money(got['usd_per_year'].sum(), cur)}/year summed over periods and scenarios")
+            lines += _subsidy_lines(plan, g)
         elif kind == "share_target":
             for r in _rows(g):
                 val = "no compute" if pd.isna(r.value) else f"{100 * r.value:.1f} %"
@@ -133,8 +152,25 @@ def _policies(plan: Plan) -> list[str]:
                              f"domestic {val} vs {100 * r.limit:.0f} % {'met' if r.met else 'MISSED'}")
         elif kind == "export_cap":
             for r in _rows(g):
-                lines.append(f"  export cap {r.policy} {r.period} [{r.scenario}]: {r.value:g} of {r.limit:g} units")
+                cont = bool(divisible & set(str(r.scope).split(",")))
+                lines.append(f"  export cap {r.policy} {r.period} [{r.scenario}]: {units(r.value, cont)} of "
+                             f"{units(r.limit)} units bought" + (" (continuous)" if cont else ""))
     return lines
+
+
+def _subsidy_lines(plan: Plan, g: pd.DataFrame) -> list[str]:
+    """Energy subsidies received: the saving per year in each period and the discounted total, which is
+    the ``energy_subsidy`` credit of the cost table (expected over scenarios)."""
+    cur = plan.instance.horizon.currency
+    sub = energy_subsidies(plan.tables, plan.instance)
+    got = g[g["usd_per_year"].astype(float) > 0]
+    exp = " (expected over scenarios)" if len(plan.instance.scenarios) > 1 else ""
+    if not len(got):
+        return ["  energy subsidies: none received"]
+    per = ", ".join(f"{r.period} {money(r.usd_per_year, cur)}/year" for r in _rows(sub) if r.usd_per_year > 0)
+    return [f"  energy subsidies received at {got['scope'].nunique()} site(s){exp}: saving per year {per}",
+            f"  energy subsidies, discounted total: {money(float(sub['discounted_usd'].sum()), cur)} "
+            "(the energy_subsidy credit in the cost by category below)"]
 
 
 def _costs(plan: Plan) -> list[str]:

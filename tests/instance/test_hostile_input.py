@@ -106,7 +106,7 @@ def test_workbook_that_inflates_to_gigabytes_is_refused(tmp_path):
     assert book.stat().st_size < 2 * 2**20  # a small file on disk
     r = validate(book)
     assert r.returncode == 2, r.stderr
-    assert f"inflates to more than {MAX_UNCOMPRESSED_BYTES // 2**20} MB" in r.stderr
+    assert "inflates to" in r.stderr and f"more than {MAX_UNCOMPRESSED_BYTES // 2**20} MB" in r.stderr
 
 
 def test_csv_with_millions_of_rows_is_refused(tmp_path):

@@ -125,7 +125,7 @@ def test_diagnosis_names_the_region_and_the_limit():
     assert not diag.feasible and diag.violation_pflops == pytest.approx(15)
     assert diag.findings == [
         "region 'r' needs 25 PFLOPS in 2026; within 10 ms only 10 PFLOPS can be served "
-        "('s1': 1 of 1 MW IT capacity filled, 1 % of its 100 MW grid drawn)"
+        "('s1': 1 of 1 MW IT capacity filled, 1 % of its 100 MW grid connection held)"
     ]
     plan = solve_checked(d, expect_status="infeasible")
     assert diag.findings[0] in plan.messages

@@ -31,7 +31,8 @@ def test_blocks_pue_and_redundancy_limit_the_grid():
     assert plan.objective == pytest.approx(30_006_500, rel=1e-9)
     assert plan.tables["builds"]["it_mw"].tolist() == [6.0]
     sp = plan.tables["site_power"]
-    assert sp["grid_draw_mw"].tolist() == pytest.approx([12.0])
+    assert sp["grid_capacity_held_mw"].tolist() == pytest.approx([12.0])  # 6 MW facility / usable share 0.5
+    assert sp["grid_drawn_mw"].tolist() == pytest.approx([6.0]) and sp["grid_held_pct"].tolist() == pytest.approx([100.0])
 
 
 def test_existing_site_expansion_uses_the_efficient_pool():

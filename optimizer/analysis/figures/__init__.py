@@ -29,7 +29,6 @@ from optimizer.analysis.figures.capacity import capacity_by_site
 from optimizer.analysis.figures.costs import cost_breakdown
 from optimizer.analysis.figures.data import (
     Source,
-    compute_split,
     expected,
     grid_mw,
     periods_of,
@@ -46,7 +45,7 @@ if TYPE_CHECKING:
     from optimizer.instance.schema import Instance
 
 __all__ = [
-    "DPI", "PLOTS", "Source", "all_figures", "capacity_by_site", "compute_split", "cost_breakdown", "expected",
+    "DPI", "PLOTS", "Source", "all_figures", "capacity_by_site", "cost_breakdown", "expected",
     "family_colours", "figure_png", "grid_mw", "idle_compute", "periods_of", "power_vs_grid", "probabilities", "resolve",
     "save_all", "site_colours", "site_map", "system_colours", "system_mix",
 ]

@@ -15,7 +15,6 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING, Union
 
-import numpy as np
 import pandas as pd
 
 from optimizer.results.columns import COLUMNS
@@ -99,31 +98,3 @@ def grid_mw(tables: dict[str, pd.DataFrame]) -> dict[tuple[str, str], float]:
         return {}
     g = sp.groupby(["site", "period"], as_index=False)["grid_mw"].max()
     return {(str(s), str(p)): float(x) for s, p, x in zip(g["site"], g["period"], g["grid_mw"], strict=True)}
-
-
-def _share_pflops(inst: Instance) -> dict[str, float]:
-    """Nominal compute per unit that domestic shares count: training PFLOPS, else inference."""
-    return {k.id: (k.training_pflops_per_unit or k.inference_pflops_per_unit) for k in inst.systems}
-
-
-def compute_split(tables: dict[str, pd.DataFrame], inst: Instance) -> pd.DataFrame:
-    """``compute_use`` with installed, training, inference and idle compute in nominal PFLOPS.
-
-    Units of different systems are made comparable by their nominal training PFLOPS
-    (inference PFLOPS for inference-only systems), the measure domestic-share targets use."""
-    cu = tables["compute_use"].copy()
-    per = _share_pflops(inst)
-    eff = {f.id: f.training_efficiency for f in inst.families}
-    sysd = {k.id: k for k in inst.systems}
-    scale = cu["system"].map(per).astype(float)
-    tr_units = []
-    for k, used in zip(cu["system"], cu["training_pflops_used"], strict=True):
-        sk = sysd[str(k)]
-        tr_units.append(float(used) / (sk.training_pflops_per_unit * eff[sk.family]) if used and sk.training_pflops_per_unit
-                        else 0.0)
-    cu["installed"] = cu["units_in_service"] * scale
-    cu["training"] = np.array(tr_units, dtype=float) * scale
-    cu["busy"] = cu["busy_units"] * scale
-    cu["inference"] = (cu["busy"] - cu["training"]).clip(lower=0)
-    cu["idle"] = cu["idle_units"].clip(lower=0) * scale
-    return cu

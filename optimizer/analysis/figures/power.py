@@ -33,10 +33,11 @@ _USED, _HELD, _GRID = "#dd8452", "#f3c9a8", "#333333"
 
 def power_vs_grid(src: Source, inst: Instance | None = None, *, scenario: str | None = None,
                   path: str | Path | None = None) -> Figure:
-    """Per site and period: facility power drawn, grid held back for redundancy, and the grid connection.
+    """Per site and period: power drawn, grid held back for redundancy, and the grid connection.
 
-    The grid constraint is ``facility power / usable grid share ≤ grid connection``; the hatched
-    part is the headroom the redundancy rule (N+1, 2N) keeps unused. Sites never built are left
+    The bar is ``site_power.grid_drawn_mw`` (facility power) topped by the hatched headroom the
+    redundancy rule (N+1, 2N) keeps unused, up to ``grid_capacity_held_mw``; the grid constraint
+    is ``grid_capacity_held_mw ≤ grid_mw`` and the percentage is ``grid_held_pct``. Sites never built are left
     out. The grid connection is the ``grid_mw`` of ``site_power``, so periods before a site is
     built (no row there) show no grid line.
     """
@@ -48,10 +49,10 @@ def power_vs_grid(src: Source, inst: Instance | None = None, *, scenario: str | 
     title = "Power drawn vs grid connection by site"
     if len(sp) == 0:
         return save(empty(new_figure(9, 4), title), path)
-    d = expected(sp, ["site", "period"], ["facility_mw", "grid_draw_mw"], probs, scenario)
+    d = expected(sp, ["site", "period"], ["grid_drawn_mw", "grid_capacity_held_mw"], probs, scenario)
     built = sp.groupby("site")["built_it_mw"].max()
     grid = grid_mw(tables)
-    sites = [s.id for s in inst.sites if built.get(s.id, 0.0) > 1e-6 or d[d["site"] == s.id]["facility_mw"].sum() > 1e-6]
+    sites = [s.id for s in inst.sites if built.get(s.id, 0.0) > 1e-6 or d[d["site"] == s.id]["grid_drawn_mw"].sum() > 1e-6]
     if not sites:
         return save(empty(new_figure(9, 4), title, "no site is built"), path)
     n = len(sites)
@@ -61,26 +62,28 @@ def power_vs_grid(src: Source, inst: Instance | None = None, *, scenario: str | 
     axes = fig.subplots(nrow, ncol, squeeze=False)
     for i, s in enumerate(sites):
         ax = axes[i // ncol][i % ncol]
-        dd = d[d["site"] == s].set_index("period")[["facility_mw", "grid_draw_mw"]].reindex(periods).fillna(0.0)
+        dd = d[d["site"] == s].set_index("period")[["grid_drawn_mw", "grid_capacity_held_mw"]].reindex(periods).fillna(0.0)
         g = np.array([grid.get((s, p), 0.0) for p in periods], dtype=float)
-        _draw_site(ax, s, periods, dd["facility_mw"].to_numpy(dtype=float), dd["grid_draw_mw"].to_numpy(dtype=float), g)
+        _draw_site(ax, s, periods, dd["grid_drawn_mw"].to_numpy(dtype=float),
+                   dd["grid_capacity_held_mw"].to_numpy(dtype=float), g)
         if i % ncol == 0:
             ax.set_ylabel("MW", fontsize=9)
     for j in range(n, nrow * ncol):
         axes[j // ncol][j % ncol].set_axis_off()
     handles = [Patch(color=_USED), Patch(facecolor=_HELD, hatch="///", edgecolor="#e0a070"),
                Line2D([], [], color=_GRID, linewidth=2)]
-    labels = ["facility power drawn\n(IT load × PUE)", "grid held back for\nredundancy (N+1, 2N)", "grid connection"]
-    legend_right(fig, handles, labels, title="% above a bar:\nshare of the grid\nconnection taken", title_fontsize=8.5)
+    labels = ["power drawn\n(IT load × PUE)", "grid held back for\nredundancy (N+1, 2N)", "grid connection"]
+    legend_right(fig, handles, labels, title="% above a bar: share\nof the grid connection\nheld (drawn + headroom)",
+                 title_fontsize=8.5)
     title_with_notes(fig, title, scope(scenario, probs))
     return save(fig, path)
 
 
-def _draw_site(ax: Axes, site: str, periods: list[str], fac: np.ndarray, draw: np.ndarray, g: np.ndarray) -> None:
-    """One site's panel: power drawn, headroom held back (hatched), grid line and the share taken."""
+def _draw_site(ax: Axes, site: str, periods: list[str], fac: np.ndarray, held: np.ndarray, g: np.ndarray) -> None:
+    """One site's panel: power drawn, headroom held back (hatched), grid line and the share of it held."""
     style_axes(ax)
     x = np.arange(len(periods))
-    res = np.clip(draw - fac, 0, None)
+    res = np.clip(held - fac, 0, None)
     ax.bar(x, fac, width=0.62, color=_USED)
     ax.bar(x, res, bottom=fac, width=0.62, color=_HELD, hatch="///", edgecolor="#e0a070", linewidth=0)
     ax.hlines(np.where(g > 0, g, np.nan), x - 0.42, x + 0.42, color=_GRID, linewidth=2.0)

@@ -12,8 +12,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from optimizer.instance.io.limits import MAX_FILE_BYTES
 from optimizer.instance.io.tables import instance_tables, load_tabular, read_tables, write_tabular
-from optimizer.instance.io.text import MAX_FILE_BYTES, instance_data, instance_text, parse_text, write_text_instance
+from optimizer.instance.io.text import instance_data, instance_text, parse_text, write_text_instance
 from optimizer.instance.schema import Instance
 
 FORMATS = ("yaml", "json", "xlsx", "csv")

@@ -119,6 +119,10 @@ def check_workbook(path: Path) -> None:
         raise InstanceError([Problem(name, "", f"not a readable Excel workbook ({type(exc).__name__}: {exc})")]) from None
     total = 0
     with archive:
+        declared = sum(i.file_size for i in archive.infolist())
+        if declared > MAX_UNCOMPRESSED_BYTES:  # what the archive says; the inflating below checks what it is
+            raise _too_big(name, f"the workbook inflates to {declared / 2**20:,.0f} MB, more than "
+                           f"{MAX_UNCOMPRESSED_BYTES // 2**20} MB; instances are limited to that (refused before reading)")
         for info in archive.infolist():
             if info.compress_type not in (zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED):
                 raise _too_big(name, f"workbook part {info.filename} uses an unsupported compression")

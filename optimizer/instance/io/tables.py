@@ -194,7 +194,8 @@ def read_workbook(path: Path) -> list[RawSheet]:
         for ws in wb.worksheets:
             if hasattr(ws, "reset_dimensions"):
                 ws.reset_dimensions()  # some writers store a wrong used range
-        sheets = [raw_sheet(ws.title, f"{path}, sheet {ws.title}", ws.iter_rows(values_only=True), (str(path), f"sheet {ws.title}"))
+        sheets = [raw_sheet(ws.title, f"{path}, sheet {ws.title}", ws.iter_rows(values_only=True),
+                            (str(path), f"sheet {ws.title}"))
                   for ws in wb.worksheets]
     finally:
         wb.close()

@@ -41,8 +41,9 @@ The package mirrors :mod:`optimizer.model`, one module per constraint family:
   system_capex, export_premium, system_om (and the costs the checks above add: energy,
   energy_subsidy, routing, unserved_penalty, placement, unplaced_penalty,
   share_shortfall_penalty) and, with ``horizon.end_value: straight_line``, end_value:
-  capex before subsidy and unit prices times the share of life left at the horizon's
-  end, credited at its end; the cost table and the objective compared with the plan's.
+  capex net of the capex subsidy (which pays at most the per-MW capex) and unit prices
+  times the share of life left at the horizon's end, credited at its end; the cost table and the
+  objective compared with the plan's.
 
 Shares are counted under each rule's measure (training PFLOPS, inference PFLOPS or
 accelerator chips). :func:`verify_plan` is the one place that says which checks run and

@@ -60,13 +60,14 @@ def site_and_fleet_costs(W: World, builds: Builds, fleet: Fleet, ledger: Ledger)
         for (s, o, d, online, blocks) in builds.items:
             opt = W.options[s, o]
             mw = opt.block_mw * blocks
-            ledger.lump("site_capex", d, w.id, opt.fixed_capex_usd + opt.capex_usd_per_mw * mw)
-            left = W.life_left(d, opt.lifetime_years)
-            if left > 0:
-                ledger.at_end("end_value", w.id, -left * (opt.fixed_capex_usd + opt.capex_usd_per_mw * mw))
-            sub = w.csub.get((s, d), 0.0)
+            paid = opt.fixed_capex_usd + opt.capex_usd_per_mw * mw
+            ledger.lump("site_capex", d, w.id, paid)
+            sub = min(w.csub.get((s, d), 0.0), opt.capex_usd_per_mw) * mw  # at most the per-MW capex
             if sub:
-                ledger.lump("site_capex_subsidy", d, w.id, -sub * mw)
+                ledger.lump("site_capex_subsidy", d, w.id, -sub)
+            left = W.life_left(d, opt.lifetime_years)
+            if left > 0:  # straight-line share of what was paid, net of the subsidy
+                ledger.at_end("end_value", w.id, -left * (paid - sub))
             if opt.fom_usd_per_mw_year:
                 for p in W.periods[W.idx[online]:]:
                     ledger.annual("site_fom", p, w.id, opt.fom_usd_per_mw_year * mw)

@@ -2,7 +2,7 @@
 
 :func:`check_power_and_subsidies` recomputes, per site, period and scenario, the IT load
 of busy and idle units and its domestic part; checks the pool split of multi-pool sites
-(``load_split``, ``pool_capacity_limit``), the grid draw within the grid
+(``load_split``, ``pool_capacity_limit``), the grid connection held within the grid
 (``grid_limit``), the ``site_power`` and ``pool_load`` figures; adds the energy cost;
 and checks the energy subsidy in force: the domestic-systems split and saving
 (``domestic_load_split``, ``domestic_load_within_pool``) or the qualifying-site
@@ -69,20 +69,21 @@ def check_power_and_subsidies(W: World, tables: Mapping[str, pd.DataFrame], buil
         what = f"site '{s}' {p} scenario {w}"
         loads = _check_pool_loads(W, builds, rep, s, p, w, L, out)
         fac = sum(pue * loads[q] for q, pue, _ in pools)
-        draw = sum(pue / ugs * loads[q] for q, pue, ugs in pools)
+        held = sum(pue / ugs * loads[q] for q, pue, ugs in pools)  # grid connection held: drawn + redundancy headroom
         grid = W.grid[s, p]
         at = Subject("site_power", what)
-        # a draw the plan cannot change (one pool, only given units, all idle) is data, not a plan decision
+        # a load the plan cannot change (one pool, only given units, all idle) is data, not a plan decision
         given = len(pools) == 1 and busy_at.get((s, p, w), 0.0) <= 1e-9 and not W.changeable(s, p, w)
-        if not given and not out.le(draw, grid):
-            out.bad(at, "grid_limit", f"grid draw {fmt(draw)} MW > grid {fmt(grid)} MW", draw, grid)
+        if not given and not out.le(held, grid):
+            out.bad(at, "grid_limit", f"grid connection held {fmt(held)} MW > grid {fmt(grid)} MW", held, grid)
         r = rep.site_rows.get((s, p, w))
         if r is None:
             if L > out.slack(L):
                 out.bad(at, "row_present", f"no row for an IT load of {fmt(L)} MW", None, L)
         else:
             out.compare(at, r, {"built_it_mw": builds.capacity(s, p), "nameplate_it_mw": fleet.nameplate_mw.get((s, p, w), 0.0),
-                                "it_load_mw": L, "facility_mw": fac, "grid_mw": grid, "grid_draw_mw": draw})
+                                "it_load_mw": L, "facility_mw": fac, "grid_mw": grid, "grid_drawn_mw": fac,
+                                "grid_capacity_held_mw": held})
         price = W.scen[w].price[s, p]
         if price:
             ledger.annual("energy", p, w, price * HOURS_PER_YEAR * fac)

@@ -22,6 +22,8 @@ from optimizer.results.verify.world import World, fmt, ident, num
 
 
 class Build(NamedTuple):
+    """One valid build of the plan: ``blocks`` blocks of ``option`` at ``site``, with its decision and online periods."""
+
     site: str
     option: str
     decision: str

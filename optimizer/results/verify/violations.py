@@ -128,13 +128,17 @@ class Collector:
 
     # ------------------------------------------------------------------ tolerances
     def slack(self, *xs: float) -> float:
+        """The absolute tolerance for comparing these values: ``tol`` times the largest magnitude (at least 1)."""
         return self.tol * max([1.0, *(abs(x) for x in xs)])
 
     def le(self, a: float, b: float) -> bool:
+        """``a <= b`` within the tolerance."""
         return a <= b + self.slack(a, b)
 
     def eq(self, a: float, b: float) -> bool:
+        """``a == b`` within the tolerance."""
         return abs(a - b) <= self.slack(a, b)
 
     def is_int(self, x: float) -> bool:
+        """``x`` is a whole number within the tolerance (at least 1e-6, relative)."""
         return abs(x - round(x)) <= max(self.tol, 1e-6) * max(1.0, abs(x))

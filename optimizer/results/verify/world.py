@@ -245,6 +245,7 @@ class World:
 
     # ------------------------------------------------------------------ derived facts
     def max_blocks(self, s: str, o: str) -> int:
+        """The most blocks option ``o`` at site ``s`` can build (up to its ``max_it_mw``)."""
         opt = self.options[s, o]
         return int(math.floor(opt.max_it_mw / opt.block_mw + EPS))
 

@@ -1,6 +1,6 @@
 """Benchmarks for dcplan: OR-Library facility location, synthetic instances, scaling, greedy baseline.
 
-Not part of the package and not part of the test suite's timing (``tests/test_benchmarks.py``
+Not part of the package and not part of the test suite's timing (``tests/model/test_benchmarks.py``
 runs a small, fast subset). Every command is ``python -m benchmarks.<module> ...`` from the
 repository root; see ``benchmarks/README.md``.
 """

@@ -33,7 +33,7 @@ import errno
 import os
 import shutil
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Literal
@@ -100,7 +100,7 @@ def _remove(path: Path) -> None:
 def clean_stale(out: Path) -> list[Path]:
     """Remove the temporaries and lock that killed runs left beside ``out``; returns them."""
     parent, name = out.parent, out.name
-    removed = []
+    removed: list[Path] = []
     if not parent.is_dir():
         return removed
     for what in ("tmp", "old"):
@@ -191,7 +191,7 @@ _RENAME_NOREPLACE = 1
 _AT_FDCWD = -100
 
 
-def _libc_renameat2():  # pragma: no cover - depends on the C library
+def _libc_renameat2() -> Callable[..., int] | None:  # pragma: no cover - depends on the C library
     name = ctypes.util.find_library("c")
     if not name:
         return None

@@ -147,7 +147,7 @@ def solve(
                 m if keep_model else None, ctx if keep_model else None)
 
 
-def _size(m) -> dict[str, int]:
+def _size(m: Any) -> dict[str, int]:
     import pyomo.environ as pyo
 
     n_var = n_int = 0

@@ -20,7 +20,7 @@ import re
 import signal
 import threading
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -165,7 +165,7 @@ class HighsSession:
         self.handover_seconds = time.perf_counter() - t0
         self._h: highspy.Highs = self._opt._solver_model
         self._cols: dict[int, int] = self._opt._pyomo_var_to_solver_var_map
-        self._rows: dict = self._opt._pyomo_con_to_solver_con_map
+        self._rows: dict[Any, int] = self._opt._pyomo_con_to_solver_con_map  # Pyomo constraint data -> HiGHS row
 
     # -- addressing
     def column(self, var: pyo.Var) -> int:
@@ -191,10 +191,10 @@ class HighsSession:
         upper = np.array(lp.col_upper_, dtype=float)
         variables = {j: var for var in m.component_data_objects(pyo.Var, active=True)
                      if (j := self._cols.get(id(var), -1)) >= 0}
-        for j in np.flatnonzero(is_int):
-            var = variables.get(int(j))
+        for col in np.flatnonzero(is_int):
+            var = variables.get(int(col))
             if var is not None and var.value is not None:
-                lower[j] = upper[j] = round(var.value)
+                lower[col] = upper[col] = round(var.value)
         cols = np.flatnonzero(is_int).astype(np.int32)
         h.changeColsIntegrality(len(cols), cols, np.array([highspy.HighsVarType.kContinuous] * len(cols)))
         self.set_col_bounds(np.arange(n, dtype=np.int32), lower, upper)
@@ -218,11 +218,11 @@ class HighsSession:
     def column_name(self, col: int) -> str:
         """The Pyomo name of the variable in column ``col`` (its record ids in brackets)."""
         if not hasattr(self, "_names"):
-            self._names = {j: var.name for var in self._model.component_data_objects(pyo.Var)
+            self._names: dict[int, str] = {j: var.name for var in self._model.component_data_objects(pyo.Var)
                            if (j := self._cols.get(id(var), -1)) >= 0}
         return self._names.get(col, f"column {col}")
 
-    def columns(self, variables: list) -> np.ndarray:
+    def columns(self, variables: list[Any]) -> np.ndarray:
         """The HiGHS column indices of Pyomo variables, in order."""
         return np.array([self.column(x) for x in variables], dtype=np.int32)
 
@@ -247,7 +247,7 @@ class HighsSession:
         return self._h.getModelStatus() == highspy.HighsModelStatus.kModelEmpty
 
     # -- changes
-    def set_option(self, name: str, value: object) -> None:
+    def set_option(self, name: str, value: bool | int | float | str) -> None:
         """Set a HiGHS option."""
         self._h.setOptionValue(name, value)
 
@@ -278,7 +278,8 @@ class HighsSession:
 
     def set_row_bounds(self, rows: np.ndarray, lower: np.ndarray, upper: np.ndarray) -> None:
         """Set the bounds of rows ``rows``."""
-        self._h.changeRowsBounds(len(rows), np.asarray(rows, dtype=np.int32), np.asarray(lower, dtype=float),
+        self._h.changeRowsBounds(  # type: ignore[attr-defined]  # highspy's stubs lack it; the binding has it
+            len(rows), np.asarray(rows, dtype=np.int32), np.asarray(lower, dtype=float),
                                  np.asarray(upper, dtype=float))
 
     def scale_objective(self) -> float:
@@ -411,7 +412,8 @@ def _unique(names: list[str], blank: str) -> list[str]:
     return out
 
 
-def fixed_lp_duals(m: pyo.ConcreteModel, rows: list, time_limit: float | None = None) -> tuple[dict, float, set]:
+def fixed_lp_duals(m: pyo.ConcreteModel, rows: list[Any], time_limit: float | None = None
+                   ) -> tuple[dict[Any, float], float, set[Any]]:
     """Row duals of the LP left when every integer variable is fixed at its value in ``m``.
 
     The Pyomo model is not changed: a fresh HiGHS copy has its integer columns fixed at
@@ -451,8 +453,10 @@ def fixed_lp_duals(m: pyo.ConcreteModel, rows: list, time_limit: float | None = 
     result = session.run(time_limit=time_limit, mip_gap=0.0)
     if result.status != Status.OPTIMAL or not result.has_solution:
         raise RuntimeError(f"the LP with the discrete decisions fixed did not solve to optimality ({result.solver_status})")
+    assert result.objective is not None  # an optimal run has an objective
     row_dual = h.getSolution().row_dual
-    duals, fixed_rows = {}, set()
+    duals: dict[Any, float] = {}
+    fixed_rows: set[Any] = set()
     for con in rows:
         r = session._rows.get(con)
         if r is None:
@@ -479,7 +483,7 @@ resolves in double precision with its tolerances; beyond it the plan carries a w
 naming the extreme coefficients (see :func:`coefficient_range_warning`)."""
 
 
-def objective_scale(costs) -> float:
+def objective_scale(costs: Any) -> float:
     """The power of ten applied to the objective before HiGHS sees it.
 
     It brings the largest coefficient to at most :data:`OBJECTIVE_TARGET_MAX`, but never
@@ -539,7 +543,7 @@ def scale_objective(h: highspy.Highs) -> float:
 
 
 @contextmanager
-def _quiet_pyomo_status_warning():
+def _quiet_pyomo_status_warning() -> Iterator[None]:
     """Pyomo warns about HiGHS statuses it does not map (e.g. 'Interrupted by user'); this
     module maps them itself, so the warning would only confuse."""
     lg = logging.getLogger("pyomo.contrib.solver.solvers.highs")
@@ -552,7 +556,7 @@ def _quiet_pyomo_status_warning():
 
 
 @contextmanager
-def _ctrl_c_stops_search(h: highspy.Highs):
+def _ctrl_c_stops_search(h: highspy.Highs) -> Iterator[list[str]]:
     """While HiGHS runs, Ctrl-C (SIGINT) or SIGTERM (what batch schedulers and container
     stops send) asks it to stop at the next callback and keep its incumbent, instead of
     raising inside the solver and losing the plan. The list it yields holds the name of
@@ -563,12 +567,12 @@ def _ctrl_c_stops_search(h: highspy.Highs):
         yield flag
         return
 
-    def on_signal(sig, _frame):
+    def on_signal(sig: int, _frame: Any) -> None:
         if flag:  # a second signal: give up at once
             raise KeyboardInterrupt
         flag.append("Ctrl-C" if sig == signal.SIGINT else signal.Signals(sig).name)
 
-    def stop(event) -> None:
+    def stop(event: Any) -> None:
         if flag:
             event.interrupt()
 

@@ -1,4 +1,11 @@
-"""Micro cases shared by the model-family tests (common data: see tests/conftest.py)."""
+"""Micro cases shared by the model-family tests.
+
+Common data unless a test says otherwise (the defaults of the helpers in tests/conftest.py):
+one period of one year, no discounting, one system 'gpu' (US origin, family cuda, 1 MW per
+unit, no idle draw, 10 PFLOPS training and inference, $100 per unit, 10-year life), free
+electricity, an existing 100 MW site in CN with PUE 1. 8,760 hours per year, so 1 MW for a
+year at $100/MWh costs $876,000 (:data:`MWY`).
+"""
 
 from __future__ import annotations
 

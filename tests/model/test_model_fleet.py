@@ -1,10 +1,9 @@
-"""Micro instances of the model family fleet: units bought, in service and retired; supply limits, export rules (optimizer/model/fleet.py).
+"""Micro instances of the model family fleet: units bought, in service and retired; supply limits, export rules
+(optimizer/model/fleet.py).
 
-Optima are derived by hand in each test's docstring. Common data unless a test says otherwise: one period of one year, no discounting, one
-system 'gpu' (US origin, family cuda, 1 MW per unit, no idle draw, 10 PFLOPS training
-and inference, $100 per unit, 10-year life), free electricity, an existing 100 MW site
-in CN with PUE 1. 8,760 hours per year, so 1 MW for a year at $100/MWh costs $876,000.
-Every plan is re-checked by the independent verifier (``solve_checked``).
+Optima are derived by hand in each test's docstring; the common data of the micro instances
+(one period of one year, one system 'gpu', an existing 100 MW site) is described in
+``tests/model/model_cases.py``. Every plan is re-checked by the verifier (``solve_checked``).
 """
 
 from __future__ import annotations
@@ -36,7 +35,8 @@ def test_export_cap_limits_purchases():
 
     Optimum: 2 gpu + 1 npu = 500.
     """
-    plan = solve_checked(two_vendor({"export_rules": [{"id": "cap", "system": "gpu", "jurisdiction": "CN", "action": "cap", "cap_units": 2}]}))
+    cap = {"id": "cap", "system": "gpu", "jurisdiction": "CN", "action": "cap", "cap_units": 2}
+    plan = solve_checked(two_vendor({"export_rules": [cap]}))
     assert plan.objective == pytest.approx(500, abs=1e-6)
     pol = plan.tables["policy"]
     assert pol.loc[pol["kind"] == "export_cap", "value"].tolist() == [2.0]

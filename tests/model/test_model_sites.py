@@ -1,12 +1,8 @@
 """Micro instances of the model family sites: site builds, build options, lead times and
 blocks (optimizer/model/sites.py).
 
-Optima are derived by hand in each test's docstring. Common data unless a test says
-otherwise: one period of one year, no discounting, one system 'gpu' (US origin, family
-cuda, 1 MW per unit, no idle draw, 10 PFLOPS training and inference, $100 per unit,
-10-year life), free electricity, an existing 100 MW site in CN with PUE 1. 8,760 hours
-per year, so 1 MW for a year at $100/MWh costs $876,000.
-Every plan is re-checked by the independent verifier (``solve_checked``).
+Optima are derived by hand in each test's docstring; the common data of the micro instances
+is described in ``tests/model/model_cases.py``. Every plan is re-checked by the verifier.
 """
 
 from __future__ import annotations

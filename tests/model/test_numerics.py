@@ -17,7 +17,7 @@ import copy
 import math
 
 import pytest
-from conftest import micro, region, site, system
+from conftest import ROOT, micro, region, site, system
 
 import optimizer
 from optimizer.solver import RESOLVABLE_RANGE, objective_scale
@@ -83,7 +83,7 @@ def test_a_plan_the_verifier_rejects_is_never_a_plan(monkeypatch, tmp_path):
         return real(inst, tables, objective, tol)
 
     monkeypatch.setattr(verify, "verify_plan", tampered)
-    quick = str(optimizer.solve.__globals__["Path"](__file__).resolve().parents[2] / "instances" / "quickstart.yaml")
+    quick = str(ROOT / "instances" / "quickstart.yaml")
     plan = optimizer.solve(quick, optimizer.SolveOptions(verify=True))
     assert plan.status == optimizer.Status.REJECTED and not plan.has_solution
     assert any("REJECTED" in m for m in plan.messages)

@@ -110,7 +110,7 @@ def test_energy_subsidy_per_period_and_discounted_total_match_the_cost_table():
 
 
 def test_uncertainty_shows_jobs_left_unplaced():
-    """The uncertainty case (tests/test_uncertainty.py) plus a 2.83 bn USD job that may run only in the US,
+    """The uncertainty case (tests/analysis/test_uncertainty.py) plus a 2.83 bn USD job that may run only in the US,
     where there is no site: unplaced in every scenario, 0 % of the inference demand is at stake."""
     d = micro(sites=[site("mine", "convertible", options=[option(capex=1000)])], systems=[system("gpu", price=0)],
               regions=[region("r", 10, penalty=150)],

@@ -1,6 +1,6 @@
 """Item 5: under a risk setting the objective, the expected cost and the CVaR are each shown under their own name.
 
-The micro case (as in ``tests/test_uncertainty.py``): a convertible site, build $1000 per MW
+The micro case (as in ``tests/analysis/test_uncertainty.py``): a convertible site, build $1000 per MW
 in 1-MW blocks, each MW holds one free gpu serving 10 PFLOPS; one region of 50 PFLOPS,
 unserved $150 per PFLOPS-year; scenarios 'high' (50 PFLOPS) and 'low' (10), 0.5 each.
 Building B MW costs high 1000 B + 150 max(0, 50 - 10 B), low 1000 B + 150 max(0, 10 - 10 B).

@@ -11,11 +11,11 @@ import copy
 import math
 
 import yaml
+from conftest import ROOT
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import optimizer
-from conftest import ROOT
 
 EXAMPLES = ["quickstart.yaml"]
 BASES = {name: yaml.safe_load((ROOT / "instances" / name).read_text()) for name in EXAMPLES}

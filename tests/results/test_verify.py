@@ -11,7 +11,7 @@ import pytest
 import optimizer
 from optimizer.results.verify import VerificationReport, Violation, verify_plan
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 
 
 # ----------------------------------------------------------------------------- fixtures

@@ -7,7 +7,7 @@ Skipped with a reason when nbclient, nbformat or ipykernel is not installed
 
 To refresh the stored outputs after a model change::
 
-    python tests/test_notebooks.py --write
+    python tests/analysis/test_notebooks.py --write
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 NOTEBOOKS = sorted((ROOT / "notebooks").glob("*.ipynb"))
 TIMEOUT_S = 300  # per cell; a notebook is meant to finish in under a minute
 

@@ -11,9 +11,9 @@ import time
 
 import pandas as pd
 import pytest
+from conftest import ROOT
 
 import optimizer
-from conftest import ROOT
 
 
 def _cli(*args, **kw):

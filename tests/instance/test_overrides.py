@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import pytest
+from conftest import ROOT
 
 import optimizer
 from optimizer.instance.overrides import apply_overrides, apply_variants
-from conftest import ROOT
 
 
 @pytest.fixture

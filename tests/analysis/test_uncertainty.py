@@ -1,6 +1,6 @@
 """Planning under uncertainty: VSS, EVPI, regret, CVaR and scenario generation.
 
-The micro case (as in ``test_micro``): a convertible site, build $1000 per MW in 1-MW
+The micro case (as in ``tests/model``): a convertible site, build $1000 per MW in 1-MW
 blocks; each MW holds one free gpu serving 10 PFLOPS; one region of 50 PFLOPS, unserved
 $150 per PFLOPS-year; one year, no discounting, free electricity. Scenario 'high' keeps
 the 50 PFLOPS, 'low' scales it to 10; probability 0.5 each. Building B MW costs
@@ -51,7 +51,8 @@ BUBBLE = ROOT / "instances" / "china-bubble.yaml"
 
 def _case(*, must_serve: bool = False, scenarios=None) -> dict:
     extra = {"must_serve": True} if must_serve else {}
-    scen = [{"id": "high", "probability": 0.5}, {"id": "low", "probability": 0.5, "demand_scale": 0.2}] if scenarios is None else scenarios
+    scen = ([{"id": "high", "probability": 0.5}, {"id": "low", "probability": 0.5, "demand_scale": 0.2}]
+            if scenarios is None else scenarios)
     return micro(sites=[site("mine", "convertible", options=[option(capex=1000)])],
                  systems=[system("gpu", price=0)], regions=[region("r", 50, penalty=150, **extra)], scenarios=scen)
 
@@ -215,14 +216,16 @@ def test_mean_scenario_averages_demand_prices_jobs_and_takes_the_likeliest_polic
 REGIMES = [
     {"id": "h20-allowed", "probability": 0.2, "description": "licensable, 15 % fee",
      "policies": {"export_rules": [{"system": "gpu", "jurisdiction": "CN", "action": "premium", "premium_share": 0.15}]}},
-    {"id": "h20-banned", "probability": 0.5, "policies": {"export_rules": [{"system": "gpu", "jurisdiction": "CN", "action": "ban"}]}},
+    {"id": "h20-banned", "probability": 0.5,
+     "policies": {"export_rules": [{"system": "gpu", "jurisdiction": "CN", "action": "ban"}]}},
     {"id": "h20-boycotted", "probability": 0.3,
      "policies": {"export_rules": [{"system": "gpu", "jurisdiction": "CN", "action": "ban", "periods": ["2027"]}]}},
 ]
 
 
 def _base() -> optimizer.Instance:
-    return _inst(micro(periods=("2026", "2027"), sites=[site("s1")], systems=[system("gpu"), system("npu", origin="CN", family="cann")],
+    return _inst(micro(periods=("2026", "2027"), sites=[site("s1")],
+                       systems=[system("gpu"), system("npu", origin="CN", family="cann")],
                        regions=[region("r", {"2026": 10, "2027": 30}), region("q", 5)],
                        jobs=[{"id": "j", "compute_pflops": {"2027": 5}}]))
 
@@ -344,11 +347,13 @@ def test_cli_uncertainty_prints_and_writes_the_analysis(tmp_path, capsys):
 
 def test_cli_scenarios_writes_a_valid_instance(tmp_path):
     base = tmp_path / "base.yaml"
-    base.write_text(yaml.safe_dump(micro(periods=("2026", "2027"), systems=[system("gpu"), system("npu", origin="CN", family="cann")],
+    base.write_text(yaml.safe_dump(micro(periods=("2026", "2027"),
+                                         systems=[system("gpu"), system("npu", origin="CN", family="cann")],
                                          regions=[region("r", 10)])))
     (tmp_path / "regimes.yaml").write_text(yaml.safe_dump({"regimes": REGIMES}))
     out = tmp_path / "out.yaml"
-    r = run("scenarios", str(base), str(out), "--demand", "low=0.2:0.3,base=1:0.5,high=3:0.2", "--regimes", str(tmp_path / "regimes.yaml"))
+    r = run("scenarios", str(base), str(out), "--demand", "low=0.2:0.3,base=1:0.5,high=3:0.2",
+            "--regimes", str(tmp_path / "regimes.yaml"))
     assert r.returncode == 0, r.stderr
     assert len(optimizer.load_instance(out).scenarios) == 9
     assert main(["scenarios", str(base), str(out), "--demand", "a=1:1"]) == 5

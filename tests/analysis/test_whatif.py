@@ -1,6 +1,6 @@
 """What-if analysis: marginal values, sweeps and counterfactuals, on micro instances derived by hand.
 
-Common data as in ``test_micro.py``: one-year periods, one system 'gpu' (US origin, 1 MW
+Common data as in ``tests/model`` (see tests/conftest.py): one-year periods, one system 'gpu' (US origin, 1 MW
 per unit, no idle draw, 10 PFLOPS, $100), free electricity, an existing 100 MW site in CN
 with PUE 1, 8,760 hours per year.
 """
@@ -224,7 +224,8 @@ def test_sweep_processes_and_dask_give_the_same_plans(tmp_path):
     from distributed import LocalCluster
 
     inst = inst_of(_sweep_case())
-    res = sweep(inst, GRID, executor="process", workers=2, options=SolveOptions(threads=1, diagnose_time_limit=10), out=tmp_path / "sw")
+    res = sweep(inst, GRID, executor="process", workers=2, options=SolveOptions(threads=1, diagnose_time_limit=10),
+                out=tmp_path / "sw")
     t = res.table
     assert list(t["run_id"]) == ["run-001", "run-002", "run-003", "run-004"]
     assert list(t["sites[s1].grid_mw"]) == [5, 5, 8, 8]
@@ -300,7 +301,8 @@ def test_explain_why_not_and_why():
     ex = explain(inst, forbid=["site=cheap", "site=dear"])
     assert ex.difference == pytest.approx(30e9 - 330)
     lim = ex.limits.set_index("limit")
-    assert lim.loc["demand unserved", "variant"] == pytest.approx(30) and lim.loc["demand unserved", "change"] == "binds only with change"
+    assert lim.loc["demand unserved", "variant"] == pytest.approx(30)
+    assert lim.loc["demand unserved", "change"] == "binds only with change"
 
     ex = explain(inst, force=["site=cheap"])
     assert ex.difference == pytest.approx(0) and "already has site cheap" in ex.text()

@@ -3,7 +3,7 @@ passes the independent verifier and the printed summary reads as a plan.
 
 Stored objectives live in ``tests/expected_objectives.json`` with the date and reason of
 their last change; refresh them deliberately with
-``pytest tests/test_examples.py --update-expected --reason "..."``.
+``pytest tests/model/test_examples.py --update-expected --reason "..."``.
 """
 
 from __future__ import annotations
@@ -12,10 +12,10 @@ import datetime
 import json
 
 import pytest
+from conftest import ROOT
 
 import optimizer
 from optimizer.results.report import plan_text
-from conftest import ROOT
 
 EXPECTED = ROOT / "tests" / "expected_objectives.json"
 NAMES = [k for k in json.loads(EXPECTED.read_text()) if not k.startswith("_")]

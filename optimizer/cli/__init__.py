@@ -8,7 +8,8 @@ they need.
 
 Exit codes: 0 plan found (optimal or feasible) or command done, 2 invalid input or option,
 3 infeasible, 4 no solution within the limits, 5 the output exists (use --overwrite), is
-being written by another run or cannot be written, 130 interrupted (Ctrl-C), 143 terminated
+being written by another run or cannot be written, 6 the plan was rejected by the independent
+verifier (--verify), 130 interrupted (Ctrl-C), 143 terminated
 (SIGTERM) before a plan was found. Ctrl-C or SIGTERM during a solve stops the search and
 keeps the best plan found, which is printed and written as usual.
 """

@@ -302,7 +302,7 @@ class HighsSession:
         output = h.getOptionValue("output_flag")[1]
         h.setOptionValue("output_flag", False)
         try:
-            cols, rows = model_names(self._opt._model, self._cols, self._rows, self.num_col, self.num_row,
+            cols, rows = model_names(self._model, self._cols, self._rows, self.num_col, self.num_row,
                                      lp=path.suffix.lower() == ".lp")
             for j, name in enumerate(cols):
                 h.passColName(j, name)

@@ -38,7 +38,7 @@ from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
-from optimizer.files import OutputExistsError, atomic_folder
+from optimizer.files import atomic_folder, check_output
 from optimizer.instance.decisions import Decisions
 from optimizer.instance.derive import BASE_SCENARIO, share_weight
 from optimizer.instance.errors import InstanceError, Problem
@@ -358,8 +358,8 @@ def sweep(
     if not isinstance(inst, Instance):
         inst = load_instance(inst)
     out_path = Path(out) if out is not None else None
-    if out_path is not None and out_path.exists() and not overwrite:
-        raise OutputExistsError(f"{out_path} already exists; use --overwrite (overwrite=True) to replace it")
+    if out_path is not None:
+        check_output(out_path, overwrite=overwrite)  # before any solve: exists, other kind, not writable
     options = options if options is not None else SolveOptions(diagnose_time_limit=10.0)
     check_inputs(inst, grid, decisions)
     combos = combinations(grid)

@@ -60,7 +60,9 @@ def solve_model(m: pyo.ConcreteModel, ctx: Context, options: SolveOptions) -> So
     session = HighsSession(m)
     seconds["handover"] = session.handover_seconds
     if options.write_model:
+        t0 = time.perf_counter()
         session.write_model(options.write_model)
+        seconds["write_model"] = time.perf_counter() - t0
     scale = session.scale_objective()
     warning = coefficient_range_warning(session)
     solver_options = {"random_seed": int(options.seed), "mip_rel_gap": float(options.mip_gap)}

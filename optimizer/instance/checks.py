@@ -10,6 +10,7 @@ from collections import Counter
 from collections.abc import Iterable
 from typing import Any
 
+from optimizer.instance.checks_power import check_emission_rules, check_power_sources
 from optimizer.instance.errors import Problem
 from optimizer.instance.schema import ALL_PERIODS, EnergySubsidy, Instance
 
@@ -176,6 +177,7 @@ class _Checker:
             self.add(f"{w}.existing_units",
                      f"installed units need {nameplate:g} MW, more than the existing {s.existing.it_mw:g} MW IT capacity",
                      has_value=False)
+        check_power_sources(self, w, s.power_sources)
         years = [p.years for p in self.inst.horizon.periods]
         horizon_months = 12 * (sum(years) - years[-1])
         for j, o in enumerate(s.build_options):
@@ -233,6 +235,9 @@ class _Checker:
                 if not x.hard and x.shortfall_penalty_usd_per_pflops_year is None:
                     self.add(f"{wx}.shortfall_penalty_usd_per_pflops_year",
                              "a soft target (hard: false) needs a shortfall penalty", has_value=False)
+
+        if getattr(pol, "emission_rules", None) is not None:
+            check_emission_rules(self, w, pol.emission_rules)
 
     def _subsidy_overlap(self, w: str, subs: list[EnergySubsidy]) -> None:
         parents = {j.id: j.parent for j in self.inst.jurisdictions}

@@ -31,6 +31,7 @@ class FixedBuild:
     option: str
     decision_period: str
     blocks: int
+    phase: int = 1  # 1: the opening phase; 2, 3, ...: later phases (max_phases > 1)
 
 
 @dataclass(frozen=True)
@@ -59,7 +60,8 @@ class Decisions:
         """Fix the first-stage builds of a plan (its ``builds`` table)."""
         rows: Iterable[Any] = builds.itertuples()  # named tuples, one field per column
         return Decisions(fixed_builds=tuple(
-            FixedBuild(str(r.site), str(r.option), str(r.decision_period), int(r.blocks)) for r in rows
+            FixedBuild(str(r.site), str(r.option), str(r.decision_period), int(r.blocks), int(getattr(r, "phase", 1)))
+            for r in rows
         ))
 
     def problems(self, inst: Instance, labels: tuple[str, str] = ("--force", "--forbid")) -> list[Problem]:

@@ -11,12 +11,13 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
-from typing import cast
 
 from optimizer.instance.eligibility import join_reasons, purchase_blockers, route_blocker, route_latency_ms, site_blockers
 
 from .decisions import Decisions
+from .export_rules import CapRule, export_rules
 from .schema import ALL_PERIODS, Instance, Policies, Region, Scenario, Site, System
+from .supply import EmissionLimit, Supply, emission_limits, prepare_supply
 
 HOURS_PER_YEAR = 8760.0
 EPS = 1e-9
@@ -52,23 +53,14 @@ class Pool:
 
 @dataclass(frozen=True)
 class BuildChoice:
-    """Building option ``option`` at ``site``, decided in period ``decision`` and online from ``online``."""
+    """Building option ``option`` at ``site``, decided in period ``decision`` and online from ``online``
+    (a first phase, which opens the site, or a later phase, which adds blocks; see ``Prepared.expansions``)."""
 
     site: str
     option: str
     decision: str
     online: str
     max_blocks: int
-
-
-@dataclass(frozen=True)
-class CapRule:
-    """An export cap: at most ``cap_units`` bought in ``period`` over its (site, system) members."""
-
-    label: str
-    period: str
-    cap_units: float
-    members: tuple[tuple[str, str], ...]  # (site, system) pairs it covers
 
 
 @dataclass(frozen=True)
@@ -113,6 +105,7 @@ class ScenarioData:
     energy_subsidy: dict[tuple[str, str], SiteSubsidy]  # (site, period)
     capex_subsidy: dict[tuple[str, str], float]  # (site, period) -> USD/MW
     targets: list[TargetRule]
+    emissions: list[EmissionLimit] = field(default_factory=list)
 
 
 @dataclass
@@ -131,8 +124,8 @@ class Prepared:
     ancestors: dict[str, tuple[str, ...]]  # jurisdiction -> itself and its parents
     grid_mw: dict[tuple[str, str], float]
     pools: dict[str, list[Pool]]
-    choices: list[BuildChoice]
-    online_choices: dict[tuple[str, str], list[BuildChoice]]  # (site, period) -> choices online
+    choices: list[BuildChoice]  # first phases: opening a site with an option
+    online_choices: dict[tuple[str, str], list[BuildChoice]]  # (site, period) -> first phases online
     hosts: dict[tuple[str, str], bool]  # site can have capacity in period
     max_it_mw: dict[str, float]
     fixed_cost_share: dict[str, float]  # site -> max over options of fixed capex / full build-out capex
@@ -152,6 +145,9 @@ class Prepared:
     UNSERVED: list[tuple[str, str, str]] = field(default_factory=list)  # (g, p, w)
     impossible: list[str] = field(default_factory=list)  # must-serve / must-place with no option
     decisions: Decisions = field(default_factory=Decisions)
+    expansions: list[BuildChoice] = field(default_factory=list)  # later phases of options with max_phases > 1
+    online_expansions: dict[tuple[str, str], list[BuildChoice]] = field(default_factory=dict)  # (site, period)
+    supply: Supply = field(default_factory=Supply)
 
     @property
     def scenario_ids(self) -> list[str]:
@@ -187,7 +183,9 @@ def prepare(inst: Instance, decisions: Decisions | None = None) -> Prepared:
     sites = {s.id: s for s in inst.sites}
     systems = {k.id: k for k in inst.systems}
     grid_mw, pools, choices, max_it = _site_capacity(inst, periods, t_start, decisions)
-    online_choices, hosts = _hosts(inst, periods, choices, grid_mw)
+    expansions = _expansions(inst, periods, t_start, choices)
+    supply = prepare_supply(inst, periods, t_start, grid_mw)
+    online_choices, hosts = _hosts(inst, periods, choices, supply.power_max_mw)
     max_units, domestic = _site_systems(inst, max_it, ancestors)
     latency, route_cost = _routes(inst, ancestors)
     scen = _scenarios(inst, periods, sites, systems, ancestors)
@@ -201,6 +199,10 @@ def prepare(inst: Instance, decisions: Decisions | None = None) -> Prepared:
         domestic=domestic, latency_ms=latency, route_cost=route_cost,
     )
     prep.decisions = decisions
+    prep.expansions = expansions
+    prep.online_expansions = {(s.id, p): [c for c in expansions if c.site == s.id and periods.index(c.online) <= i]
+                              for s in inst.sites for i, p in enumerate(periods)}
+    prep.supply = supply
     _index_sets(prep)
     return prep
 
@@ -274,6 +276,25 @@ def _site_capacity(inst: Instance, periods: list[str], t_start: dict[str, float]
     return grid_mw, pools, choices, max_it
 
 
+def _expansions(inst: Instance, periods: list[str], t_start: dict[str, float],
+                choices: list[BuildChoice]) -> list[BuildChoice]:
+    """Later phases: every decision period after the option's earliest first phase, online from its phase lead time."""
+    out = []
+    for s in inst.sites:
+        for o in s.build_options:
+            first = [c for c in choices if c.site == s.id and c.option == o.id]
+            if o.max_phases < 2 or not first:
+                continue
+            lead = o.phase_lead_time_months if o.phase_lead_time_months is not None else o.lead_time_months
+            start = periods.index(first[0].decision)
+            for d in periods[start + 1:]:
+                ready = t_start[d] + lead / 12.0
+                online = next((p for p in periods if t_start[p] >= ready - EPS), None)
+                if online is not None:
+                    out.append(BuildChoice(s.id, o.id, d, online, first[0].max_blocks))
+    return out
+
+
 def _fixed_cost_shares(inst: Instance) -> dict[str, float]:
     """Per site, the largest share of fixed capex in an option's full build-out capex."""
     fixed_share = {}
@@ -286,7 +307,7 @@ def _fixed_cost_shares(inst: Instance) -> dict[str, float]:
     return fixed_share
 
 
-def _hosts(inst: Instance, periods: list[str], choices: list[BuildChoice], grid_mw: dict[tuple[str, str], float]) -> tuple[
+def _hosts(inst: Instance, periods: list[str], choices: list[BuildChoice], power_mw: dict[tuple[str, str], float]) -> tuple[
         dict[tuple[str, str], list[BuildChoice]], dict[tuple[str, str], bool]]:
     """Build choices online by each (site, period), and whether the site can have capacity then."""
     idx = {p: i for i, p in enumerate(periods)}
@@ -294,7 +315,7 @@ def _hosts(inst: Instance, periods: list[str], choices: list[BuildChoice], grid_
     for s in inst.sites:
         for p in periods:
             online_choices[s.id, p] = [c for c in choices if c.site == s.id and idx[c.online] <= idx[p]]
-    hosts = {(s.id, p): (s.existing is not None or bool(online_choices[s.id, p])) and grid_mw[s.id, p] > 0
+    hosts = {(s.id, p): (s.existing is not None or bool(online_choices[s.id, p])) and power_mw[s.id, p] > 0
              for s in inst.sites for p in periods}
     return online_choices, hosts
 
@@ -388,7 +409,7 @@ def _scenarios(inst: Instance, periods: list[str], sites: dict[str, Site], syste
             f = spec.system_price_scale.get(k.id, 1.0) if spec else 1.0
             for p, v in per_period(k.price_usd_per_unit, periods).items():
                 unit_price[k.id, p] = v * f
-        banned, premium, caps = _export_rules(pol, periods, sites, systems, ancestors, unit_price)
+        banned, premium, caps = export_rules(pol, periods, sites, systems, ancestors, unit_price)
         esub: dict[tuple[str, str], SiteSubsidy] = {}
         csub: dict[tuple[str, str], float] = {}
         for es in pol.energy_subsidies:
@@ -415,36 +436,9 @@ def _scenarios(inst: Instance, periods: list[str], sites: dict[str, Site], syste
             id=spec.id if spec else BASE_SCENARIO, probability=spec.probability if spec else 1.0,
             policies=pol, demand=demand, job_compute=jobs, price_mwh=price, unit_price=unit_price,
             premium=premium, banned=banned, caps=caps, energy_subsidy=esub, capex_subsidy=csub, targets=targets,
+            emissions=emission_limits(pol.emission_rules, periods, inst.sites, ancestors),
         ))
     return out
-
-
-def _export_rules(pol: Policies, periods: list[str], sites: dict[str, Site], systems: dict[str, System],
-                  ancestors: dict[str, tuple[str, ...]], unit_price: dict[tuple[str, str], float]) -> tuple[
-        dict[tuple[str, str, str], tuple[str, str]], dict[tuple[str, str, str], float], list[CapRule]]:
-    """Banned (site, system, period) with the banning rule, premiums per unit, and purchase caps from the export rules."""
-    banned: dict[tuple[str, str, str], tuple[str, str]] = {}
-    premium: dict[tuple[str, str, str], float] = {}
-    caps: list[CapRule] = []
-    for i, rule in enumerate(pol.export_rules):
-        covered = [k for k in systems.values() if k.id == rule.system or k.family == rule.family]
-        rsites = [s for s in sites.values() if rule.jurisdiction in ancestors[s.jurisdiction]]
-        label = rule.id or f"export_rules[{i}]"
-        for p in periods:
-            if not _in_force(rule.periods, p):
-                continue
-            if rule.action == "ban":
-                for key in ((s.id, k.id, p) for s in rsites for k in covered):
-                    banned.setdefault(key, (label, rule.jurisdiction))
-            elif rule.action == "premium":
-                for s in rsites:
-                    for k in covered:
-                        extra = (rule.premium_share or 0.0) * unit_price[k.id, p] + (rule.premium_usd_per_unit or 0.0)
-                        premium[s.id, k.id, p] = premium.get((s.id, k.id, p), 0.0) + extra
-            else:  # cap: the instance checks guarantee cap_units
-                caps.append(CapRule(label, p, float(cast(float, rule.cap_units)),
-                                    tuple((s.id, k.id) for s in rsites for k in covered)))
-    return banned, premium, caps
 
 
 # ----------------------------------------------------------------------------- eligible index sets
@@ -481,10 +475,10 @@ def _check_idle_draw(prep: Prepared, systems: dict[str, System]) -> None:
         idle_mw[sid, p] = idle_mw.get((sid, p), 0.0) + n * systems[k].it_kw_per_unit * systems[k].idle_power_share / 1000.0
     for (sid, p), mw in idle_mw.items():
         least = min(q.pue / q.usable_grid_share for q in prep.pools[sid]) * mw
-        if least > prep.grid_mw[sid, p] + EPS:
+        if least > prep.supply.power_max_mw[sid, p] + EPS:
             prep.impossible.append(
-                f"site '{sid}' in {p}: its existing units draw {least:g} MW from the grid even when idle, "
-                f"more than the {prep.grid_mw[sid, p]:g} MW available"
+                f"site '{sid}' in {p}: its existing units draw {least:g} MW even when idle, "
+                f"more than the {prep.supply.power_max_mw[sid, p]:g} MW of power it can have"
             )
 
 

@@ -141,8 +141,9 @@ def _phrases(prep: Prepared, s: Site, k: System, code: Blocker, q: str) -> list[
             when = (f"earliest online: {min(later, key=prep.periods.index)}" if later
                     else "no build option can be online within the horizon")
             out.append(f"no capacity in {{q}} ({when})")
-        if prep.grid_mw[s.id, q] <= 0:
-            out.append("no grid power in {q}")
+        if prep.supply.power_max_mw[s.id, q] <= 0:
+            out.append("no grid power in {q}" + (f" ({prep.supply.flexible_refused[s.id]})"
+                                                 if s.id in prep.supply.flexible_refused else ""))
         return out
     if kind == "ban":
         return [f"export rule '{code[1]}' bans '{k.id}' in {code[2]} in {{q}}"]

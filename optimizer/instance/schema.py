@@ -203,6 +203,88 @@ class BuildOption(Record):
     lifetime_years: Pos = Field(
         20.0, description="Economic life of the built capacity (for the end-of-horizon value).", json_schema_extra=unit("years"),
     )
+    max_phases: int = Field(
+        1, ge=1, le=20,
+        description="Build events (phases) this option may have at the site: the first phase opens the site, "
+        "later phases add blocks in later decision periods, up to max_it_mw in total (1: one build event).",
+    )
+    phase_fixed_capex_usd: NonNeg = Field(
+        0.0, description="Capital cost paid for every phase, the first included (fixed_capex_usd is paid once, "
+        "with the first phase).", json_schema_extra=unit("USD"),
+    )
+    phase_lead_time_months: NonNeg | None = Field(
+        None, description="Months from the decision of a later phase until its capacity can be used "
+        "(default: lead_time_months).", json_schema_extra=unit("months"),
+    )
+
+
+PowerSourceKind = Literal["grid_flexible", "onsite", "battery", "ppa"]
+"""Kinds of power source a site may add to its firm grid connection (``grid_mw``)."""
+
+
+class PowerSource(Record):
+    """A power source of a site beside its firm grid connection: flexible grid, on-site generation,
+    a battery for firming, or a PPA. Which fields apply depends on ``kind`` (the checks say so)."""
+
+    id: Id = Field(description="Source identifier, unique within its site.")
+    kind: PowerSourceKind = Field(
+        description="grid_flexible: non-firm grid MW, curtailable; onsite: on-site generation (gas turbine, "
+        "engines, fuel cells); battery: firming during curtailment only; ppa: contracted energy at a fixed price.",
+    )
+    mw: Pos = Field(
+        description="grid_flexible: MW offered beyond the firm grid; onsite and battery: permit cap on the MW built; "
+        "ppa: contracted MW (the most that may be signed when the PPA is optional).", json_schema_extra=unit("MW"),
+    )
+    available_from: Id | None = Field(
+        None, description="grid_flexible and ppa: first period the source delivers (none: the first period); "
+        "onsite and battery: first period it may be decided.",
+    )
+    available_until: Id | None = Field(
+        None, description="grid_flexible and ppa: last period the source delivers (none: the last period; a PPA's term).",
+    )
+    curtailment_share: Share | None = Field(
+        None, description="grid_flexible: share of the hours of a year in which the flexible MW may be curtailed "
+        "(e.g. 0.005 = 0.5 %, about 44 h).",
+    )
+    event_hours: Pos | None = Field(
+        None, description="grid_flexible: typical length of one curtailment event (default 2 h).", json_schema_extra=unit("h"),
+    )
+    lead_time_months: NonNeg | None = Field(
+        None, description="onsite and battery: months from the decision until the source is usable (default 0).",
+        json_schema_extra=unit("months"),
+    )
+    capex_usd_per_mw: NonNeg = Field(0.0, description="onsite and battery: capital cost per MW built.",
+                                     json_schema_extra=unit("USD/MW"))
+    fom_usd_per_mw_year: NonNeg = Field(
+        0.0, description="onsite and battery: fixed O&M per MW kept in service and year (retired MW pay none).",
+        json_schema_extra=unit("USD/MW/year"),
+    )
+    fuel_usd_per_mmbtu: NonNeg = Field(0.0, description="onsite: fuel price.", json_schema_extra=unit("USD/MMBtu"))
+    heat_rate_mmbtu_per_mwh: NonNeg = Field(
+        0.0, description="onsite: fuel burnt per MWh generated.", json_schema_extra=unit("MMBtu/MWh"),
+    )
+    vom_usd_per_mwh: NonNeg = Field(0.0, description="onsite: variable O&M per MWh generated.",
+                                    json_schema_extra=unit("USD/MWh"))
+    availability: Share = Field(
+        1.0, description="onsite: share of its MW that can generate on average (maintenance, derating).",
+    )
+    duration_hours: Pos | None = Field(
+        None, description="battery: hours of storage at full power (firms the full MW through events this long).",
+        json_schema_extra=unit("h"),
+    )
+    price_usd_per_mwh: NonNeg | None = Field(
+        None, description="ppa: price of the contracted energy.", json_schema_extra=unit("USD/MWh"),
+    )
+    take_or_pay_share: Share = Field(
+        0.0, description="ppa: share of the contracted energy paid for whether or not it is taken.",
+    )
+    signed: bool = Field(
+        True, description="ppa: already signed (its MW are contracted); false: an offer the plan may sign for up to mw.",
+    )
+    co2_t_per_mwh: NonNeg = Field(
+        0.0, description="onsite and ppa: emissions per MWh delivered (gas turbine ~0.4, reciprocating engines "
+        "~0.45, renewable PPA 0).", json_schema_extra=unit("tCO2/MWh"),
+    )
 
 
 class ExistingCapacity(Record):
@@ -253,6 +335,17 @@ class Site(Record):
     )
     build_options: list[BuildOption] = Field(
         default_factory=list, description="Ways to build or convert AI capacity here; at most one is chosen.",
+    )
+    power_sources: list[PowerSource] = Field(
+        default_factory=list, description="Power sources beside the firm grid connection (grid_mw): a flexible "
+        "connection (at most one), on-site generation, batteries, PPAs.",
+    )
+    max_curtailment_share: Share | None = Field(
+        None, description="Curtailment budget: the largest share of hours per year the site accepts being curtailed "
+        "(none: whatever its flexible connection asks). A flexible connection asking more is not usable.",
+    )
+    grid_co2_t_per_mwh: NonNeg = Field(
+        0.0, description="Emissions of the energy bought at the grid tariff.", json_schema_extra=unit("tCO2/MWh"),
     )
 
 
@@ -361,13 +454,31 @@ class ShareTarget(Record):
     )
 
 
+class EmissionRule(Record):
+    """A carbon price or an emissions cap on the sites of a jurisdiction (and all inside it)."""
+
+    id: Id = Field(description="Rule identifier.")
+    jurisdiction: Id = Field(description="Jurisdiction whose sites the rule covers.")
+    periods: list[Id] | None = Field(None, description="Periods the rule holds (none: all).")
+    price_usd_per_t: NonNeg = Field(0.0, description="Carbon price per tonne emitted.", json_schema_extra=unit("USD/tCO2"))
+    cap_t_per_year: NonNeg | None = Field(
+        None, description="Cap on the tonnes emitted per year by the covered sites (none: no cap).",
+        json_schema_extra=unit("tCO2/year"),
+    )
+    hard: bool = Field(True, description="Hard cap (no excess allowed); false: excess at excess_penalty_usd_per_t.")
+    excess_penalty_usd_per_t: NonNeg | None = Field(
+        None, description="Soft caps: penalty per tonne above the cap.", json_schema_extra=unit("USD/tCO2"),
+    )
+
+
 class Policies(Record):
-    """The policy lists of an instance: export rules, subsidies and domestic-share targets."""
+    """The policy lists of an instance: export rules, subsidies, domestic-share targets and emission rules."""
 
     export_rules: list[ExportRule] = Field(default_factory=list, description="Export-control rules.")
     energy_subsidies: list[EnergySubsidy] = Field(default_factory=list, description="Electricity-bill subsidies.")
     capex_subsidies: list[CapexSubsidy] = Field(default_factory=list, description="Capital subsidies per MW built.")
     share_targets: list[ShareTarget] = Field(default_factory=list, description="Domestic-share targets.")
+    emission_rules: list[EmissionRule] = Field(default_factory=list, description="Carbon prices and emission caps.")
 
 
 class PoliciesOverride(Record):
@@ -377,6 +488,7 @@ class PoliciesOverride(Record):
     energy_subsidies: list[EnergySubsidy] | None = Field(None, description="Replaces the base energy subsidies.")
     capex_subsidies: list[CapexSubsidy] | None = Field(None, description="Replaces the base capex subsidies.")
     share_targets: list[ShareTarget] | None = Field(None, description="Replaces the base share targets.")
+    emission_rules: list[EmissionRule] | None = Field(None, description="Replaces the base emission rules.")
 
 
 # ----------------------------------------------------------------------------- workloads
@@ -396,6 +508,10 @@ class TrainingJob(Record):
         json_schema_extra=unit("USD"),
     )
     must_place: bool = Field(False, description="The job must be placed (no unplaced option).")
+    tolerates_curtailment: bool = Field(
+        True, description="The job may pause while a flexible grid connection is curtailed (it loses that compute "
+        "time and needs more capacity to finish); false: it runs on firm power only.",
+    )
 
 
 class Region(Record):

@@ -12,10 +12,10 @@ import pyomo.environ as pyo
 from optimizer.instance.derive import Prepared
 from optimizer.options import Risk
 
-from . import decisions, fleet, objective, policy, power, sites, workloads
+from . import decisions, fleet, generation, objective, policy, power, sites, supply, workloads
 from .context import Context, CostTerm
 
-MODULES = (sites, fleet, workloads, power, policy, decisions, objective)
+MODULES = (sites, fleet, workloads, generation, power, supply, policy, decisions, objective)
 """Model modules in build order (later modules use expressions of earlier ones)."""
 
 

@@ -49,6 +49,9 @@ class Context:
     it_load_mw: dict[tuple[str, str, str], Any] = field(default_factory=dict)  # (s, p, w)
     pool_load_mw: dict[tuple[str, str, str, str], Any] = field(default_factory=dict)  # (s, pool, p, w)
     facility_mw: dict[tuple[str, str, str], Any] = field(default_factory=dict)  # (s, p, w)
+    generator_mw: dict[tuple[str, str, str], Any] = field(default_factory=dict)  # (s, source, p): MW kept, first stage
+    paused_units: dict[tuple[str, str, str, str], Any] = field(default_factory=dict)  # (s, k, p, w) during curtailment
+    tariff_mw: dict[tuple[str, str, str], Any] = field(default_factory=dict)  # (s, p, w): energy bought at the tariff, MW
     costs: list[CostTerm] = field(default_factory=list)
     # rows that results and analysis read back (set by the module that builds them)
     share_rows: dict[tuple[str, str, str], tuple[Any, list[tuple[str, str]]]] = field(default_factory=dict)
@@ -58,7 +61,8 @@ class Context:
     limits: dict[str, Any] = field(default_factory=dict)
     """Constraint families whose duals are marginal values, by family name (``grid_limit``,
     ``subsidy_needs_qualification``, ``supply_limit``, ``export_cap``, ``domestic_share``,
-    ``nameplate_limit``, ``pool_capacity_limit``):
+    ``nameplate_limit``, ``pool_capacity_limit``, ``permit_cap``, ``curtailment_firm_supply``,
+    ``emission_cap``):
     the indexed Pyomo constraint, registered by the module that builds it."""
 
     def lump(self, category: str, p: str, w: str, expr: Any) -> None:

@@ -3,7 +3,8 @@ r"""Imposed decisions: forced choices and fixed first-stage builds.
 For a forced site :math:`\sum_{o,d} b_{sod} \ge 1`; a forced option
 :math:`\sum_d b_{sod} \ge 1`; a forced system, family or site×system
 :math:`\sum x_{skpw} \ge 1` over its purchases, in every scenario (``forced_choice``).
-Fixed builds fix :math:`b` and :math:`n` to the given plan (all other build choices to 0).
+Fixed builds fix :math:`b`, :math:`n` and the later phases :math:`e`, :math:`m` to the given plan
+(all other build choices to 0).
 Forbidden choices are not constraints: their variables are never created
 (:func:`optimizer.instance.derive.prepare`).
 """
@@ -40,11 +41,19 @@ def add(m: pyo.ConcreteModel, ctx: Context) -> None:
     m.forced_choice = pyo.Constraint([key for key, t in rows.items() if t], rule=lambda _m, k, i, w: sum(rows[k, i, w]) >= 1)
 
     if dec.fixed_builds is not None:
-        fixed = {(f.site, f.option, f.decision_period): f.blocks for f in dec.fixed_builds}
+        fixed = {(f.site, f.option, f.decision_period): f.blocks for f in dec.fixed_builds if f.phase == 1}
+        later = {(f.site, f.option, f.decision_period): f.blocks for f in dec.fixed_builds if f.phase > 1}
         for key in fixed:
             if key not in m.BUILD:
                 prep.impossible.append(f"fixed build {key[0]}:{key[1]} decided in {key[2]} is not an eligible build choice")
+        for key in later:
+            if key not in m.EXPAND:
+                prep.impossible.append(f"fixed later phase {key[0]}:{key[1]} decided in {key[2]} is not an eligible phase")
         for c in m.BUILD:
             n = fixed.get(c, 0)
             m.build[c].fix(1 if n > 0 else 0)
             m.blocks[c].fix(n)
+        for c in m.EXPAND:
+            n = later.get(c, 0)
+            m.expand[c].fix(1 if n > 0 else 0)
+            m.expand_blocks[c].fix(n)

@@ -5,8 +5,14 @@ weight of one unit under the rule's measure: nominal training PFLOPS (inference 
 if the system has no training throughput; the default), inference PFLOPS, or accelerator
 chips; :math:`\delta_{sk}=1` if the system's origin encloses the site's jurisdiction.
 
+Subsidies discount the energy billed at the grid tariff, :math:`t_{spw}` (``tariff_mw``,
+:mod:`optimizer.model.supply`; the facility power where the site has no PPA or on-site
+generation): not PPA energy, not fuel.
+
 **Domestic-systems subsidy** (share :math:`\alpha`): the energy of domestic units is
-discounted. Domestic IT load :math:`L^D_{spw}` (the IT-load formula over domestic systems)
+discounted; where the site also has PPA or on-site energy, at most the tariff energy
+(``domestic_subsidised_mw`` :math:`\le` the domestic facility power and :math:`\le t_{spw}`:
+``domestic_subsidy_within_use``, ``domestic_subsidy_within_tariff``). Domestic IT load :math:`L^D_{spw}` (the IT-load formula over domestic systems)
 is split over pools like the total load (``domestic_load_split``: :math:`\sum_q \ell^D_{sqpw} = L^D_{spw}`;
 ``domestic_load_within_pool``: :math:`\ell^D_{sqpw}\le\ell_{sqpw}`; both created only for multi-pool sites); saving per year :math:`\alpha c_{spw}\,8760\sum_q \mathrm{PUE}_q \ell^D_{sqpw}`.
 
@@ -16,7 +22,7 @@ is split over pools like the total load (``domestic_load_split``: :math:`\sum_q 
 .. math::
     \sum_k (\delta_{sk}-\theta) F_k N_{skpw} \ge -M_s (1-q_{spw})                  \quad\text{(qualification)}
 
-    h_{spw} \le \mathrm{fac}_{spw},\qquad h_{spw} \le G_{sp}\, q_{spw}              \quad\text{(subsidy\_within\_use, subsidy\_needs\_qualification)}
+    h_{spw} \le t_{spw},\qquad h_{spw} \le (G_{sp}+F_{sp})\, q_{spw}              \quad\text{(subsidy\_within\_use, subsidy\_needs\_qualification)}
 
 with :math:`M_s=\theta\cdot 1000\,\overline{IT}_s\max_{k\text{ foreign}} F_k/P_k`: the
 nameplate limit bounds the site's foreign compute by its largest IT capacity times the
@@ -112,13 +118,24 @@ def _add_domestic_systems_subsidy(m: pyo.ConcreteModel, ctx: Context, systems: d
     m.domestic_load_within_pool = pyo.Constraint(
         m.DOM_POOL, rule=lambda _m, s, q, p, w: m.domestic_pool_load[s, q, p, w] <= ctx.pool_load_mw[s, q, p, w]
     )
+    dom_fac = {}
     for (s, p, w) in dom_idx:
-        sub = prep.scenario(w).energy_subsidy[s, p]
         if len(prep.pools[s]) > 1:
-            dom_fac = sum(q.pue * m.domestic_pool_load[s, q.id, p, w] for q in prep.pools[s])
+            dom_fac[s, p, w] = sum(q.pue * m.domestic_pool_load[s, q.id, p, w] for q in prep.pools[s])
         else:
-            dom_fac = prep.pools[s][0].pue * dom_load[s, p, w]
-        ctx.annual("energy_subsidy", p, w, -sub.share * prep.scenario(w).price_mwh[s, p] * HOURS_PER_YEAR * dom_fac)
+            dom_fac[s, p, w] = prep.pools[s][0].pue * dom_load[s, p, w]
+    capped = [key for key in dom_idx if ctx.tariff_mw[key] is not ctx.facility_mw[key]]
+    m.DOM_CAPPED = pyo.Set(dimen=3, initialize=capped, ordered=True)
+    m.domestic_subsidised_mw = pyo.Var(m.DOM_CAPPED, within=pyo.NonNegativeReals)
+    m.domestic_subsidy_within_use = pyo.Constraint(
+        m.DOM_CAPPED, rule=lambda _m, s, p, w: m.domestic_subsidised_mw[s, p, w] <= dom_fac[s, p, w])
+    m.domestic_subsidy_within_tariff = pyo.Constraint(
+        m.DOM_CAPPED, rule=lambda _m, s, p, w: m.domestic_subsidised_mw[s, p, w] <= ctx.tariff_mw[s, p, w])
+    for key in dom_idx:
+        s, p, w = key
+        sub = prep.scenario(w).energy_subsidy[s, p]
+        mw = m.domestic_subsidised_mw[key] if key in m.DOM_CAPPED else dom_fac[key]
+        ctx.annual("energy_subsidy", p, w, -sub.share * prep.scenario(w).price_mwh[s, p] * HOURS_PER_YEAR * mw)
 
 
 def _qualification_big_m(prep: Prepared, systems: dict[str, System], at: dict[SPW, list[str]], key: SPW, theta: float) -> float:
@@ -151,10 +168,11 @@ def _add_qualifying_site_subsidy(m: pyo.ConcreteModel, ctx: Context, systems: di
 
     m.qualification = pyo.Constraint(m.QUALIFY, rule=qual_rule)
     m.subsidy_within_use = pyo.Constraint(
-        m.QUALIFY, rule=lambda _m, s, p, w: m.subsidised_mw[s, p, w] <= ctx.facility_mw[s, p, w]
+        m.QUALIFY, rule=lambda _m, s, p, w: m.subsidised_mw[s, p, w] <= ctx.tariff_mw[s, p, w]
     )
     m.subsidy_needs_qualification = pyo.Constraint(
-        m.QUALIFY, rule=lambda _m, s, p, w: m.subsidised_mw[s, p, w] <= prep.grid_mw[s, p] * m.qualified[s, p, w]
+        m.QUALIFY, rule=lambda _m, s, p, w: m.subsidised_mw[s, p, w]
+        <= (prep.grid_mw[s, p] + prep.supply.flexible_mw[s, p]) * m.qualified[s, p, w]
     )
     ctx.limits["subsidy_needs_qualification"] = m.subsidy_needs_qualification
     for (s, p, w) in qual_idx:

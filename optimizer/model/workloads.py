@@ -14,13 +14,28 @@ training PFLOPS (``train_use``); :math:`y^I_{skpw}\ge0` inference PFLOPS (``infe
 
     \sum_s r_{gspw} + z_{gpw} = D_{gpw}                                      \quad\text{(demand\_balance)}
 
-    \sum_{k\in f} y^T_{skpw} \ge \sum_j C_{jpw}\, a_{jsfw}                     \quad\text{(training\_supply)}
+    \sum_{k\in f} \big(y^T_{skpw} - h_s T_k\eta_f\, v_{skpw}\big) \ge \sum_j C_{jpw}\, a_{jsfw}   \quad\text{(training\_supply)}
+
+    v_{skpw} \le \frac{y^T_{skpw}}{T_k\eta_f}                                  \quad\text{(pause\_within\_training)}
+
+    \sum_{k\in f} \big(y^T_{skpw} - T_k\eta_f\, v_{skpw}\big) \ge \sum_{j\ \mathrm{firm}} C_{jpw}\, a_{jsfw}   \quad\text{(firm\_training\_supply)}
 
     \sum_k y^I_{skpw} = \sum_g r_{gspw}                                       \quad\text{(inference\_supply)}
 
     \frac{y^T_{skpw}}{T_k \eta_{f(k)}} + \frac{y^I_{skpw}}{I_k} \le N_{skpw}   \quad\text{(unit\_time\_share)}
 
     a_{jsfw} \le \mathrm{online}_{s,p_0(j)},\quad r_{gspw} \le D_{gpw}\,\mathrm{online}_{sp}   \quad\text{(assign\_needs\_online, route\_needs\_online)}
+
+**Workload flexibility.** At a site whose flexible (curtailable) grid connection delivers in
+:math:`p`, :math:`v_{skpw}\ge0` (``paused_units``) are the training units that pause during
+curtailment events, which take the share :math:`h_s` (``curtailment_share``) of the year's
+hours: they lose that share of their compute, so the jobs need more units to finish
+(``training_supply``), and they drop from full to idle power in events
+(:mod:`optimizer.model.supply`, ``curtailment_firm_supply``). Jobs that do not tolerate
+curtailment (``tolerates_curtailment: false``) must be covered by the units that keep running
+(``firm_training_supply``, only where such a job can be assigned). Inference units never
+pause: inference at a flexible site runs on firm power, so demand moves to sites with firm
+power when a site's firm power is short.
 
 The two link rows exist only at sites whose fixed build cost is at least 5 % of their
 build-out cost (:meth:`Context.links_pay`): they are redundant for integer plans and
@@ -68,10 +83,11 @@ def add(m: pyo.ConcreteModel, ctx: Context) -> None:
     regions = {g.id: g for g in inst.regions}
 
     _add_variables(m, prep)
+    _add_pauses(m, ctx, systems, eff)
     # rows touching many variables first (faster hand-over to the solver)
     routes_of = _add_demand_balance(m, prep)
     options_of = _add_job_placement(m, prep, jobs)
-    _add_training_supply(m, prep, systems)
+    _add_training_supply(m, ctx, systems, eff, jobs)
     _add_inference_supply(m, prep)
     _add_unit_time_share(m, ctx, systems, eff)
     first_period = _first_periods(prep)
@@ -131,8 +147,24 @@ def _add_job_placement(m: pyo.ConcreteModel, prep: Prepared,
     return options_of
 
 
-def _add_training_supply(m: pyo.ConcreteModel, prep: Prepared, systems: dict[str, System]) -> None:
-    """Training PFLOPS of a family at a site cover the compute of the jobs assigned there."""
+def _add_pauses(m: pyo.ConcreteModel, ctx: Context, systems: dict[str, System], eff: dict[str, float]) -> None:
+    """Training units that pause during curtailment events, where a flexible connection delivers."""
+    prep = ctx.prep
+    idx = [key for key in prep.TRAIN_USE if prep.supply.flexible_mw[key[0], key[2]] > 0]
+    m.PAUSE = pyo.Set(dimen=4, initialize=idx, ordered=True)
+    m.paused_units = pyo.Var(m.PAUSE, within=pyo.NonNegativeReals)
+    m.pause_within_training = pyo.Constraint(
+        m.PAUSE, rule=lambda _m, s, k, p, w: m.paused_units[s, k, p, w]
+        <= m.train_use[s, k, p, w] / (systems[k].training_pflops_per_unit * eff[systems[k].family]))
+    for key in idx:
+        ctx.paused_units[key] = m.paused_units[key]
+
+
+def _add_training_supply(m: pyo.ConcreteModel, ctx: Context, systems: dict[str, System], eff: dict[str, float],
+                         jobs: dict[str, TrainingJob]) -> None:
+    """Training PFLOPS of a family at a site, less what pauses lose, cover the compute of the jobs assigned there;
+    the jobs that need firm power are covered by the units that keep running."""
+    prep = ctx.prep
     jobs_at: defaultdict[tuple[str, str, str, str], list[tuple[str, float]]] = defaultdict(list)  # (s, f, p, w) -> jobs
     for (j, s, f, w) in prep.ASSIGN:
         for p, c in prep.scenario(w).job_compute[j].items():
@@ -140,10 +172,27 @@ def _add_training_supply(m: pyo.ConcreteModel, prep: Prepared, systems: dict[str
     use_at: defaultdict[tuple[str, str, str, str], list[str]] = defaultdict(list)
     for (s, k, p, w) in prep.TRAIN_USE:
         use_at[s, systems[k].family, p, w].append(k)
+
+    def lost(s: str, k: str, p: str, w: str, share: float) -> Any:
+        if (s, k, p, w) not in ctx.paused_units:
+            return 0
+        return share * systems[k].training_pflops_per_unit * eff[systems[k].family] * ctx.paused_units[s, k, p, w]
+
+    def share(s: str) -> float:
+        src = prep.supply.flexible.get(s)
+        return (src.curtailment_share or 0.0) if src is not None else 0.0
+
     m.training_supply = pyo.Constraint(
         list(jobs_at),
-        rule=lambda _m, s, f, p, w: sum(m.train_use[s, k, p, w] for k in use_at[s, f, p, w])
+        rule=lambda _m, s, f, p, w: sum(m.train_use[s, k, p, w] - lost(s, k, p, w, share(s)) for k in use_at[s, f, p, w])
         >= sum(c * m.assign[j, s, f, w] for j, c in jobs_at[s, f, p, w]),
+    )
+    firm = [key for key, js in jobs_at.items()
+            if any((key[0], k, key[2], key[3]) in ctx.paused_units for k in use_at[key])
+            and any(not jobs[j].tolerates_curtailment for j, _c in js)]
+    m.firm_training_supply = pyo.Constraint(
+        firm, rule=lambda _m, s, f, p, w: sum(m.train_use[s, k, p, w] - lost(s, k, p, w, 1.0) for k in use_at[s, f, p, w])
+        >= sum(c * m.assign[j, s, f, w] for j, c in jobs_at[s, f, p, w] if not jobs[j].tolerates_curtailment),
     )
 
 

@@ -50,11 +50,63 @@ TABLES: dict[str, tuple[Column, ...]] = {
     "builds": (
         _SITE,
         _id("option", "Build option chosen at the site."),
+        Column("phase", "", "Build event at the site: 1 opens it (the only one when max_phases is 1), 2, 3, ... "
+                            "add blocks later, numbered in decision order."),
         _id("decision_period", "Period the build is decided and its capex is paid."),
-        _id("online_period", "First period the built capacity is online (decision period plus lead time)."),
+        _id("online_period", "First period the built capacity is online (decision period plus lead time; the phase "
+                             "lead time for later phases)."),
         Column("blocks", "blocks", "Number of build blocks."),
         Column("it_mw", "MW", "IT capacity built: blocks × block size."),
-        Column("capex_usd", "USD", "Capex of the build, undiscounted: fixed capex plus capex per MW × IT MW."),
+        Column("capex_usd", "USD", "Capex of the build, undiscounted: fixed capex (the opening phase only), the fixed "
+                                   "capex per phase, plus capex per MW × IT MW."),
+    ),
+    "generator_builds": (
+        _SITE,
+        _id("source", "Power source id (on-site generation or battery)."),
+        _id("kind", "Kind of source: onsite or battery."),
+        _id("decision_period", "Period the build is decided and its capex is paid."),
+        _id("online_period", "First period the built MW are usable (decision period plus lead time)."),
+        Column("mw", "MW", "MW built."),
+        Column("capex_usd", "USD", "Capex of the build, undiscounted: capex per MW × MW."),
+    ),
+    "power": (
+        _SITE,
+        _id("source", "Power source: 'grid_firm' (the firm connection, grid_mw) or the id of a power source."),
+        _id("kind", "Kind of source: grid_firm, grid_flexible, onsite, battery or ppa."),
+        _PERIOD,
+        _SCENARIO,
+        Column("mw_available", "MW", "MW the source offers in the period: the firm or flexible grid MW, the on-site "
+                                     "MW kept in service, the PPA's contracted MW in its term."),
+        Column("mw_used", "MW", "Average MW delivered to the site (0 for batteries, which only firm the site during "
+                                "curtailment events). Grid energy is counted firm first: grid_flexible is the part "
+                                "above the firm connection."),
+        Column("energy_mwh", "MWh", "Energy delivered in the period: mw_used × 8,760 h × the years of the period."),
+        Column("energy_cost_usd", "USD", "Cost of that energy in the period, undiscounted, before subsidies: tariff × "
+                                         "MWh (grid), price × MWh paid including take-or-pay (ppa), (fuel price × "
+                                         "heat rate + variable O&M) × MWh (onsite). Capex and fixed O&M are in costs."),
+        Column("co2_t", "tCO2", "Emissions of that energy in the period."),
+        Column("curtailment_hours", "h/year", "grid_flexible: hours per year the site may be curtailed "
+                                              "(curtailment_share × 8,760) when it uses flexible MW, else 0."),
+    ),
+    "time_to_power": (
+        _SITE,
+        _SCENARIO,
+        _id("first_period", "First period with IT load at the site (empty: never in the horizon)."),
+        _id("sources", "Power sources delivering energy in that period, comma-separated (grid_firm first)."),
+        _id("firm_grid_period", "First period with a firm grid connection (empty: none within the horizon)."),
+        Column("years_before_firm_grid", "years", "Years from first_period to firm_grid_period: what flexible power, "
+                                                  "on-site generation or PPAs gained (0 if the site starts on firm "
+                                                  "grid; empty if either period is empty)."),
+    ),
+    "emissions": (
+        _id("rule", "Emission rule id."),
+        _id("jurisdiction", "Jurisdiction the rule covers."),
+        _PERIOD,
+        _SCENARIO,
+        Column("co2_t_per_year", "tCO2/year", "Tonnes emitted per year by the sites it covers."),
+        Column("cap_t_per_year", "tCO2/year", "The cap (empty: price only)."),
+        Column("price_usd_per_t", "USD/tCO2", "The carbon price."),
+        Column("excess_t_per_year", "tCO2/year", "Tonnes above a soft cap (0 for hard caps)."),
     ),
     "fleet": (
         _SITE,
@@ -89,6 +141,8 @@ TABLES: dict[str, tuple[Column, ...]] = {
         Column("inference_pflops_used", "PFLOPS", "Inference compute used to serve the demand routed here."),
         Column("idle_pct", "%", "Idle units as a percentage of the units in service (one system per row, so also the "
                                 "idle share of its nameplate MW; aggregates: optimizer.results.outcomes)."),
+        Column("paused_units", "units", "Busy training units that pause during curtailment events of the site's flexible "
+                                        "grid connection (they lose curtailment_share of their compute; 0 elsewhere)."),
     ),
     "training": (
         _id("job", "Training job id."),
@@ -127,12 +181,15 @@ TABLES: dict[str, tuple[Column, ...]] = {
         Column("it_load_mw", "MW", "IT power drawn: busy units at full power, idle units at their idle power share."),
         Column("facility_mw", "MW", "Facility power drawn: IT load × the PUE of each power pool."),
         Column("grid_mw", "MW", "Grid connection of the site in the period (0 before grid_available_from)."),
-        Column("grid_drawn_mw", "MW", "Power drawn from the grid: the facility power (IT load × PUE of each pool)."),
+        Column("grid_drawn_mw", "MW", "Power drawn from the grid: the facility power (IT load × PUE of each pool) "
+                                      "less on-site generation."),
         Column("grid_capacity_held_mw", "MW", "Grid connection held for the site: facility power / usable grid share of "
                                               "each pool, i.e. the power drawn plus the headroom the redundancy rule keeps "
                                               "unused; this is what the grid limit bounds."),
-        Column("grid_held_pct", "%", "Grid connection held (grid_capacity_held_mw) as a percentage of the grid connection "
-                                     "(0 without one)."),
+        Column("power_limit_mw", "MW", "What the grid limit allows outside curtailment events: the firm grid, the "
+                                       "flexible grid MW in their term and the on-site generation kept."),
+        Column("grid_held_pct", "%", "grid_capacity_held_mw as a percentage of power_limit_mw (0 without power); "
+                                     "equal to the share of the grid connection when the site has no other source."),
     ),
     "pool_load": (
         _SITE,

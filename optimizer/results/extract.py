@@ -15,6 +15,7 @@ import pyomo.environ as pyo
 from optimizer.instance.derive import HOURS_PER_YEAR, share_weight
 from optimizer.model import Context
 from optimizer.results.columns import COLUMNS
+from optimizer.results.extract_power import emission_rows, generator_builds, power_rows, time_to_power
 
 TOL = 1e-6
 
@@ -35,8 +36,13 @@ def _r(x: float) -> float:
 
 def extract_tables(m: pyo.ConcreteModel, ctx: Context) -> dict[str, pd.DataFrame]:
     """Every result table of a solved model, by name, with the declared columns."""
+    power = power_rows(m, ctx)
     tabs = {
         "builds": _builds(m, ctx),
+        "generator_builds": generator_builds(m, ctx),
+        "power": power,
+        "time_to_power": time_to_power(ctx, power),
+        "emissions": emission_rows(m, ctx, power),
         "fleet": _fleet(m, ctx),
         "compute_use": _compute_use(m, ctx),
         "training": _training(m, ctx),
@@ -65,7 +71,20 @@ def _builds(m: pyo.ConcreteModel, ctx: Context) -> list[list[Any]]:
             o = opt[c.site, c.option]
             blocks = round(v(m.blocks[key]))
             mw = blocks * o.block_mw
-            rows.append([c.site, c.option, c.decision, c.online, blocks, mw, o.fixed_capex_usd + o.capex_usd_per_mw * mw])
+            rows.append([c.site, c.option, 1, c.decision, c.online, blocks, mw,
+                         o.fixed_capex_usd + o.phase_fixed_capex_usd + o.capex_usd_per_mw * mw])
+    phase = {(r[0], r[1]): 1 for r in rows}
+    for c in prep.expansions:  # in decision order per (site, option)
+        key = (c.site, c.option, c.decision)
+        if v(m.expand[key]) > 0.5:
+            o = opt[c.site, c.option]
+            blocks = round(v(m.expand_blocks[key]))
+            mw = blocks * o.block_mw
+            phase[c.site, c.option] = phase.get((c.site, c.option), 1) + 1
+            rows.append([c.site, c.option, phase[c.site, c.option], c.decision, c.online, blocks, mw,
+                         o.phase_fixed_capex_usd + o.capex_usd_per_mw * mw])
+    order = {p: i for i, p in enumerate(prep.periods)}
+    rows.sort(key=lambda r: (r[0], r[1], order[r[3]]))
     return rows
 
 
@@ -125,7 +144,8 @@ def _compute_use(m: pyo.ConcreteModel, ctx: Context) -> list[list[Any]]:
         sk = systems[k]
         busy = ((tr / (sk.training_pflops_per_unit * eff[sk.family]) if tr else 0.0)
                 + (inf / sk.inference_pflops_per_unit if inf else 0.0))
-        rows.append([s, k, p, w, _r(n), _r(busy), _r(n - busy), _r(tr), _r(inf), _r(100.0 * (n - busy) / n)])
+        paused = v(ctx.paused_units[key]) if key in ctx.paused_units else 0.0
+        rows.append([s, k, p, w, _r(n), _r(busy), _r(n - busy), _r(tr), _r(inf), _r(100.0 * (n - busy) / n), _r(paused)])
     return rows
 
 
@@ -205,8 +225,13 @@ def _site_power(m: pyo.ConcreteModel, ctx: Context) -> list[list[Any]]:
                 held = sum(q.pue / q.usable_grid_share * v(ctx.pool_load_mw.get((s.id, q.id, p, w), 0.0))
                            for q in prep.pools[s.id])
                 grid = prep.grid_mw[s.id, p]
-                rows.append([s.id, p, w, _r(built), _r(name_mw[s.id, p, w]), _r(load), _r(fac), grid, _r(fac), _r(held),
-                             _r(100.0 * held / grid) if grid > 0 else 0.0])
+                onsite = [(g, src) for (s2, g), src in prep.supply.generators.items() if s2 == s.id and src.kind == "onsite"]
+                gen = sum(v(m.generated_mw[s.id, g, p, w]) for g, _src in onsite
+                          if hasattr(m, "generated_mw") and (s.id, g, p, w) in m.generated_mw)
+                limit = grid + prep.supply.flexible_mw[s.id, p] + sum(
+                    v(ctx.generator_mw[s.id, g, p]) for g, _src in onsite if (s.id, g, p) in ctx.generator_mw)
+                rows.append([s.id, p, w, _r(built), _r(name_mw[s.id, p, w]), _r(load), _r(fac), grid, _r(fac - gen), _r(held),
+                             _r(limit), _r(100.0 * held / limit) if limit > 0 else 0.0])
     return rows
 
 
@@ -293,6 +318,8 @@ def _policy(m: pyo.ConcreteModel, ctx: Context) -> list[list[Any]]:
             rows.append(["energy_subsidy", sub.label, s, p, w, share, sub.threshold, "domestic share", q, _r(saving)])
         else:
             dom_fac = sum(q.pue * dom_pool[s, q.id, p, w] for q in prep.pools[s])
+            if (s, p, w) in m.domestic_subsidised_mw:  # capped by the tariff energy (PPA or on-site energy)
+                dom_fac = v(m.domestic_subsidised_mw[s, p, w])
             saving = sub.share * price * HOURS_PER_YEAR * dom_fac
             rows.append(["energy_subsidy", sub.label, s, p, w, share, None, "domestic share", dom_fac > TOL, _r(saving)])
     for key, (t, terms) in ctx.share_rows.items():

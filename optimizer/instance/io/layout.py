@@ -40,6 +40,7 @@ SINGULAR: dict[str, str] = {
     "systems": "system", "training_jobs": "job", "regions": "region", "scenarios": "scenario",
     "build_options": "option", "existing_units": "unit", "export_rules": "rule",
     "energy_subsidies": "subsidy", "capex_subsidies": "subsidy", "share_targets": "target",
+    "power_sources": "source", "emission_rules": "rule",
 }
 """Name of one record of a list; used for the column that names the parent record."""
 

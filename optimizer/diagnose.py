@@ -1,8 +1,9 @@
 """Infeasibility explained in input terms, with an elastic model.
 
-The hard rules of an instance are must-serve regions, must-place jobs and hard
-domestic-share targets. :func:`diagnose` relaxes each of them with a slack measured in
-PFLOPS (unserved demand, compute of an unplaced job, missing domestic compute), minimises
+The hard rules of an instance are must-serve regions, must-place jobs, hard
+domestic-share targets and hard emission caps. :func:`diagnose` relaxes each of them with a
+slack measured in PFLOPS (unserved demand, compute of an unplaced job, missing domestic
+compute) or in tonnes of CO2 per year (emissions above a cap), minimises
 the total slack first (phase 1: costs play no part), and reports every rule that had to
 give, by how much, and what limited it — in the records' own names.
 """
@@ -57,10 +58,18 @@ def relaxed_instance(inst: Instance) -> Instance:
                 t["hard"] = False
                 t["shortfall_penalty_usd_per_pflops_year"] = 0.0
 
+    def soften_caps(rules: list[dict[str, Any]] | None) -> None:
+        for r in rules or []:
+            if r["cap_t_per_year"] is not None and r["hard"]:
+                r["hard"] = False
+                r["excess_penalty_usd_per_t"] = 0.0
+
     soften(data["policies"]["share_targets"])
+    soften_caps(data["policies"]["emission_rules"])
     for w in data["scenarios"]:
         if w.get("policies"):
             soften(w["policies"].get("share_targets"))
+            soften_caps(w["policies"].get("emission_rules"))
     return instance_from_dict(data, inst.name)
 
 
@@ -71,9 +80,12 @@ def diagnose(inst: Instance, time_limit: float | None = 60.0) -> Diagnosis:
     hard_regions = {g.id for g in inst.regions if g.must_serve}
     hard_jobs = {j.id for j in inst.training_jobs if j.must_place}
     hard_targets = {x.id for x in inst.policies.share_targets if x.hard}
+    hard_caps = {x.id for x in inst.policies.emission_rules if x.hard and x.cap_t_per_year is not None}
     for sc in inst.scenarios:
         if sc.policies and sc.policies.share_targets:
             hard_targets |= {x.id for x in sc.policies.share_targets if x.hard}
+        if sc.policies and sc.policies.emission_rules:
+            hard_caps |= {x.id for x in sc.policies.emission_rules if x.hard and x.cap_t_per_year is not None}
 
     slack = []
     for (g, p, w) in m.UNSERVED:
@@ -87,6 +99,9 @@ def diagnose(inst: Instance, time_limit: float | None = 60.0) -> Diagnosis:
     for key in m.SHARE_SOFT:
         if key[0] in hard_targets:
             slack.append(m.share_shortfall[key])
+    for key in m.EMISSION_SOFT:
+        if key[0] in hard_caps:
+            slack.append(m.emission_excess[key])
     m.total_cost.deactivate()
     m.violation = pyo.Objective(expr=sum(slack) if slack else 0.0, sense=pyo.minimize)
     out = solve_model(m, ctx, SolveOptions(time_limit=time_limit, mip_gap=1e-6))
@@ -98,6 +113,12 @@ def diagnose(inst: Instance, time_limit: float | None = 60.0) -> Diagnosis:
         return Diagnosis(True, out.status, [], 0.0)
     tables = extract_tables(m, ctx)
     findings = _findings(inst, prep, tables, hard_regions, hard_jobs, hard_targets)
+    for r in _rows(tables["emissions"]):
+        if r.rule in hard_caps and r.excess_t_per_year > 1e-6:
+            tag = f" [scenario {r.scenario}]" if len(prep.scenarios) > 1 else ""
+            findings.append(f"emission cap '{r.rule}' allows {r.cap_t_per_year:g} tCO2/year in {r.jurisdiction} in "
+                            f"{r.period}{tag}; the other hard rules need {r.co2_t_per_year:g} (grid energy and "
+                            f"on-site generation cannot be cut further)")
     return Diagnosis(False, out.status, findings, total)
 
 
@@ -123,7 +144,9 @@ def _findings(inst: Instance, prep: Prepared, tables: dict[str, pd.DataFrame],
             elif (s, r.period, r.scenario) in sp.index:
                 row = sp.loc[(s, r.period, r.scenario)]  # type: ignore[index]  # pandas-stubs: no full MultiIndex keys
                 reasons.append(f"'{s}': {row.nameplate_it_mw:g} of {row.built_it_mw:g} MW IT capacity filled, "
-                               f"{row.grid_held_pct:.0f} % of its {row.grid_mw:g} MW grid connection held")
+                               f"{row.grid_held_pct:.0f} % of its {row.power_limit_mw:g} MW "
+                               + ("grid connection held" if row.power_limit_mw == row.grid_mw
+                                  else "of power held (firm and flexible grid, on-site generation)"))
         where = join_reasons(reasons) if reasons else "no site qualifies"
         out.append(
             f"region '{r.region}' needs {r.demand_pflops:g} PFLOPS in {r.period}{tag}; {within} only "
@@ -180,6 +203,7 @@ def explain_infeasible(prep: Prepared) -> list[str]:
     hard_regions = [g.id for g in inst.regions if g.must_serve]
     hard_jobs = [j.id for j in inst.training_jobs if j.must_place]
     hard_targets = sorted({t.label for w in prep.scenarios for t in w.targets if t.hard})
+    hard_caps = sorted({e.label for w in prep.scenarios for e in w.emissions if e.hard and e.cap_t_per_year is not None})
     if hard_regions:
         out.append(f"must-serve regions: {', '.join(hard_regions)}"
                    " (all their demand must be served within latency and residency)")
@@ -187,6 +211,8 @@ def explain_infeasible(prep: Prepared) -> list[str]:
         out.append(f"must-place training jobs: {', '.join(hard_jobs)}")
     if hard_targets:
         out.append(f"hard domestic-share targets: {', '.join(hard_targets)}")
+    if hard_caps:
+        out.append(f"hard emission caps: {', '.join(hard_caps)}")
     if out:
         out.insert(0, "no plan meets all hard rules at once; the hard rules in this instance are:")
     else:

@@ -253,18 +253,14 @@ class PowerSource(Record):
         None, description="onsite and battery: months from the decision until the source is usable (default 0).",
         json_schema_extra=unit("months"),
     )
-    capex_usd_per_mw: NonNeg = Field(0.0, description="onsite and battery: capital cost per MW built.",
-                                     json_schema_extra=unit("USD/MW"))
+    capex_usd_per_mw: NonNeg = Field(0.0, description="onsite, battery: capex per MW built.", json_schema_extra=unit("USD/MW"))
     fom_usd_per_mw_year: NonNeg = Field(
         0.0, description="onsite and battery: fixed O&M per MW kept in service and year (retired MW pay none).",
         json_schema_extra=unit("USD/MW/year"),
     )
     fuel_usd_per_mmbtu: NonNeg = Field(0.0, description="onsite: fuel price.", json_schema_extra=unit("USD/MMBtu"))
-    heat_rate_mmbtu_per_mwh: NonNeg = Field(
-        0.0, description="onsite: fuel burnt per MWh generated.", json_schema_extra=unit("MMBtu/MWh"),
-    )
-    vom_usd_per_mwh: NonNeg = Field(0.0, description="onsite: variable O&M per MWh generated.",
-                                    json_schema_extra=unit("USD/MWh"))
+    heat_rate_mmbtu_per_mwh: NonNeg = Field(0.0, description="onsite: fuel per MWh made.", json_schema_extra=unit("MMBtu/MWh"))
+    vom_usd_per_mwh: NonNeg = Field(0.0, description="onsite: variable O&M per MWh generated.", json_schema_extra=unit("USD/MWh"))
     availability: Share = Field(
         1.0, description="onsite: share of its MW that can generate on average (maintenance, derating).",
     )

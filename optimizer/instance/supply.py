@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from .schema import Instance, PowerSource, Site
+from .schema import EmissionRule, Instance, PowerSource, Site
 
 EPS = 1e-9
 DEFAULT_EVENT_HOURS = 2.0
@@ -128,7 +128,7 @@ class EmissionLimit:
     sites: tuple[str, ...]
 
 
-def emission_limits(rules: list, periods: list[str], sites: list[Site],
+def emission_limits(rules: list[EmissionRule], periods: list[str], sites: list[Site],
                     ancestors: dict[str, tuple[str, ...]]) -> list[EmissionLimit]:
     """The emission rules (``policies.emission_rules``) resolved per period, with the sites they cover."""
     out = []

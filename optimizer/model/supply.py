@@ -13,7 +13,7 @@ generation have :math:`t = \mathrm{fac}` and none of these variables.
 
     \gamma_{sgpw} \le \alpha_g A_{sgp}                                            \quad\text{(generation\_limit)}
 
-    e_{sfpw} \le c_{sf},\qquad \pi_{sfpw} \ge e_{sfpw},\quad \pi_{sfpw} \ge \tau_f\, c_{sf}   \quad\text{(ppa\_contract\_limit, ppa\_take\_or\_pay)}
+    e_{sfpw} \le c_{sf},\qquad \pi_{sfpw} \ge e_{sfpw},\quad \pi_{sfpw} \ge \tau_f\, c_{sf}   \quad\text{(ppa\_contract\_limit, ppa\_paid\_for\_use, ppa\_take\_or\_pay)}
 
 :math:`c_{sf}` is the contracted MW: the PPA's ``mw`` when signed, else a first-stage
 variable in :math:`[0, \bar c_f]` (``ppa_contract_mw``); PPA energy flows only in the PPA's
@@ -175,7 +175,7 @@ def _add_emissions(m: pyo.ConcreteModel, ctx: Context, at: list[SPW],
     co2_grid = {s.id: s.grid_co2_t_per_mwh for s in prep.inst.sites}
     by_spw: defaultdict[SPW, Any] = defaultdict(float)
     if not any(sc.emissions for sc in prep.scenarios):
-        return
+        at, ppa_mw, generated = [], {}, {}  # nothing to count: the (empty) components are still created
     for (s, p, w) in at:
         if co2_grid[s]:
             by_spw[s, p, w] += HOURS_PER_YEAR * co2_grid[s] * ctx.tariff_mw[s, p, w]
@@ -202,6 +202,6 @@ def _add_emissions(m: pyo.ConcreteModel, ctx: Context, at: list[SPW],
         list(caps), rule=lambda _m, r, p, w: caps[r, p, w][0] <= caps[r, p, w][1]
         + (m.emission_excess[r, p, w] if (r, p, w) in set(soft) else 0))
     ctx.limits["emission_cap"] = m.emission_cap
-    penalty = {(r.label, r.period, sc.id): r.penalty_usd_per_t for sc in prep.scenarios for r in sc.emissions}
-    for (r, p, w) in soft:
-        ctx.annual("emission_excess_penalty", p, w, penalty[r, p, w] * m.emission_excess[r, p, w])
+    penalty = {(e.label, e.period, sc.id): e.penalty_usd_per_t for sc in prep.scenarios for e in sc.emissions}
+    for (label, p, w) in soft:
+        ctx.annual("emission_excess_penalty", p, w, penalty[label, p, w] * m.emission_excess[label, p, w])

@@ -196,6 +196,77 @@ def test_round_trip_of_every_kind_of_table(fmt, tmp_path):
     assert dump(optimizer.load_instance(back)) == dump(orig)
 
 
+def power_instance() -> dict:
+    """Quickstart with the time-to-power fields: every kind of power source (fields left at
+    their defaults and fields given), phased build options, a curtailment budget, grid
+    emissions, emission rules (base and a scenario's override) and a firm-power job."""
+    d = yaml.safe_load(QUICK.read_text())
+    mine, green = d["sites"]
+    mine["build_options"][0].update({"max_phases": 3, "phase_fixed_capex_usd": 2.5e6, "phase_lead_time_months": 6})
+    green["build_options"][0].update({"max_phases": 2})
+    mine.update({"max_curtailment_share": 0.01, "grid_co2_t_per_mwh": 0.38})
+    mine["power_sources"] = [
+        {"id": "flex", "kind": "grid_flexible", "mw": 150, "available_from": 2027, "curtailment_share": 0.005,
+         "event_hours": 2.1},
+        {"id": "gas", "kind": "onsite", "mw": 80, "available_from": 2026, "lead_time_months": 9,
+         "capex_usd_per_mw": 1.2e6, "fom_usd_per_mw_year": 25000, "fuel_usd_per_mmbtu": 3.5,
+         "heat_rate_mmbtu_per_mwh": 9.5, "vom_usd_per_mwh": 4.5, "availability": 0.95, "co2_t_per_mwh": 0.4},
+        {"id": "bess", "kind": "battery", "mw": 40, "duration_hours": 4, "capex_usd_per_mw": 1.1e6},
+        {"id": "wind", "kind": "ppa", "mw": 50, "available_from": 2026, "available_until": 2027,
+         "price_usd_per_mwh": 45.5, "take_or_pay_share": 0.8, "signed": False},
+        {"id": "solar", "kind": "ppa", "mw": 20, "price_usd_per_mwh": 38},
+    ]
+    green["power_sources"] = [{"id": "bridge", "kind": "onsite", "mw": 100, "co2_t_per_mwh": 0.45}]
+    d["policies"] = {"emission_rules": [
+        {"id": "us-carbon", "jurisdiction": "US", "price_usd_per_t": 50},
+        {"id": "us-cap", "jurisdiction": "US", "periods": [2027, 2028], "cap_t_per_year": 500000, "hard": False,
+         "excess_penalty_usd_per_t": 200},
+    ]}
+    d["training_jobs"][0]["tolerates_curtailment"] = False
+    d["training_jobs"].append({"id": "batch", "compute_pflops": {2028: 500}, "tolerates_curtailment": True})
+    d["scenarios"] = [
+        {"id": "base", "probability": 0.5},
+        {"id": "green-deal", "probability": 0.25, "policies": {"emission_rules": [
+            {"id": "hard-cap", "jurisdiction": "US", "cap_t_per_year": 100000}]}},
+        {"id": "no-carbon", "probability": 0.25, "policies": {"emission_rules": []}},
+    ]
+    return d
+
+
+@pytest.mark.parametrize("fmt", ["xlsx", "csv"])
+def test_round_trip_of_power_sources_phases_and_emission_rules(fmt, tmp_path):
+    orig = optimizer.instance_from_dict(power_instance(), "power")
+    mid = tmp_path / ("power.xlsx" if fmt == "xlsx" else "power")
+    back = tmp_path / "back.yaml"
+    assert main(["convert", "--to", fmt, str(_write_yaml(orig, tmp_path / "power.yaml")), str(mid)]) == 0
+    tab = optimizer.load_instance(mid)
+    assert dump(tab) == dump(orig)
+    assert [x.kind for x in tab.sites[0].power_sources] == ["grid_flexible", "onsite", "battery", "ppa", "ppa"]
+    assert tab.sites[0].power_sources[3].signed is False and tab.sites[0].power_sources[4].signed is True
+    assert tab.sites[0].build_options[0].max_phases == 3 and tab.sites[1].build_options[0].phase_lead_time_months is None
+    assert tab.scenarios[1].policies.emission_rules[0].id == "hard-cap"
+    assert tab.scenarios[2].policies.emission_rules == [] and tab.scenarios[0].policies is None
+    assert [j.tolerates_curtailment for j in tab.training_jobs] == [False, True]
+    assert main(["convert", str(mid), str(back)]) == 0
+    assert dump(optimizer.load_instance(back)) == dump(orig)
+    if fmt == "csv":
+        rows = list(csv.DictReader((mid / "power_sources.csv").open(encoding="utf-8")))
+        assert [(r["site"], r["id"], r["kind"]) for r in rows][:2] == [("rockdale-mine", "flex", "grid_flexible"),
+                                                                      ("rockdale-mine", "gas", "onsite")]
+        assert rows[1]["curtailment_share"] == "" and rows[0]["duration_hours"] == ""  # optional, not given: blank
+        assert (mid / "emission_rules.csv").exists() and (mid / "scenario_emission_rules.csv").exists()
+    else:
+        from openpyxl import load_workbook
+
+        names = load_workbook(mid, read_only=True).sheetnames
+        assert {"power_sources", "emission_rules", "scenario_emission_rules"} <= set(names)
+
+
+def _write_yaml(inst: optimizer.Instance, path: Path) -> Path:
+    write_instance(inst, path)
+    return path
+
+
 def test_csv_tables_are_readable(tmp_path):
     inst = optimizer.instance_from_dict(rich_instance(), "rich")
     write_instance(inst, tmp_path / "t")
@@ -410,6 +481,13 @@ def test_published_schema_is_current():
     published = json.loads((ROOT / "docs" / "instance.schema.json").read_text())
     assert published == instance_json_schema(), "regenerate: dcplan schema --out docs/instance.schema.json"
     assert (ROOT / "docs" / "instance.schema.json").read_text() == schema_text()
+
+
+def test_instance_format_reference_is_current():
+    from optimizer.instance.reference import render
+
+    assert (ROOT / "docs" / "instance-format.md").read_text(encoding="utf-8") == render(), \
+        "regenerate: python -m optimizer.instance.reference > docs/instance-format.md"
 
 
 def test_schema_command_prints_the_schema(capsys):

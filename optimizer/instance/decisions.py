@@ -35,12 +35,23 @@ class FixedBuild:
 
 
 @dataclass(frozen=True)
+class FixedPower:
+    """First-stage power decisions fixed in advance: MW of on-site generation and batteries built
+    per decision period and kept per period, and MW signed of PPA offers. Anything not listed is 0."""
+
+    built_mw: tuple[tuple[str, str, str, float], ...] = ()  # (site, source, decision period, MW)
+    kept_mw: tuple[tuple[str, str, str, float], ...] = ()  # (site, source, period, MW)
+    contract_mw: tuple[tuple[str, str, float], ...] = ()  # (site, source, MW) of PPA offers (signed: false)
+
+
+@dataclass(frozen=True)
 class Decisions:
     """Choices imposed on a solve: ``(kind, id)`` pairs forced or forbidden, and optionally the fixed site builds."""
 
     force: tuple[tuple[str, str], ...] = ()
     forbid: tuple[tuple[str, str], ...] = ()
     fixed_builds: tuple[FixedBuild, ...] | None = None  # None: builds are free; () : build nothing
+    fixed_power: FixedPower | None = None  # None: generators and PPA offers are free
 
     @staticmethod
     def parse(force: list[str] | None = None, forbid: list[str] | None = None) -> Decisions:
@@ -63,6 +74,27 @@ class Decisions:
             FixedBuild(str(r.site), str(r.option), str(r.decision_period), int(r.blocks), int(getattr(r, "phase", 1)))
             for r in rows
         ))
+
+    @staticmethod
+    def from_plan(tables: dict[str, pd.DataFrame]) -> Decisions:
+        """Fix the whole first stage of a plan: its site builds (``builds``), the on-site generation
+        and batteries built and kept (``generator_builds``, ``power``) and the PPA offers signed
+        (``power``), so that a re-plan only makes the scenario's own (second-stage) decisions."""
+        fixed = Decisions.from_builds(tables["builds"])
+        gb = tables.get("generator_builds")
+        pw = tables.get("power")
+        built = tuple((str(r.site), str(r.source), str(r.decision_period), float(r.mw))
+                      for r in (gb.itertuples() if gb is not None else ()))
+        kept: list[tuple[str, str, str, float]] = []
+        contract: list[tuple[str, str, float]] = []
+        if pw is not None and not pw.empty:
+            first = pw[pw["scenario"] == pw["scenario"].iloc[0]]  # first-stage values: the same in every scenario
+            for r in first.itertuples():
+                if r.kind in ("onsite", "battery"):
+                    kept.append((str(r.site), str(r.source), str(r.period), float(r.mw_available)))
+            for (site, source), rows in first[first["kind"] == "ppa"].groupby(["site", "source"]):
+                contract.append((str(site), str(source), float(rows["mw_available"].max())))
+        return Decisions(fixed.force, fixed.forbid, fixed.fixed_builds, FixedPower(built, tuple(kept), tuple(contract)))
 
     def problems(self, inst: Instance, labels: tuple[str, str] = ("--force", "--forbid")) -> list[Problem]:
         """The forced and forbidden choices that name no record of ``inst``, each with "did you

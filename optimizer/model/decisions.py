@@ -5,6 +5,8 @@ For a forced site :math:`\sum_{o,d} b_{sod} \ge 1`; a forced option
 :math:`\sum x_{skpw} \ge 1` over its purchases, in every scenario (``forced_choice``).
 Fixed builds fix :math:`b`, :math:`n` and the later phases :math:`e`, :math:`m` to the given plan
 (all other build choices to 0).
+Fixed power fixes the MW of on-site generation and batteries built (:math:`x`) and kept
+(:math:`A`) and the MW signed of PPA offers (:math:`c`); those not listed are 0.
 Forbidden choices are not constraints: their variables are never created
 (:func:`optimizer.instance.derive.prepare`).
 """
@@ -57,3 +59,20 @@ def add(m: pyo.ConcreteModel, ctx: Context) -> None:
             n = later.get(c, 0)
             m.expand[c].fix(1 if n > 0 else 0)
             m.expand_blocks[c].fix(n)
+    if dec.fixed_power is not None:
+        _fix_power(m, ctx)
+
+
+def _fix_power(m: pyo.ConcreteModel, ctx: Context) -> None:
+    """Fix generator MW built and kept and PPA MW signed to the given plan (0 where not listed)."""
+    fp = ctx.prep.decisions.fixed_power
+    assert fp is not None
+    for comp, values in ((m.generator_built_mw, {(s, g, d): mw for s, g, d, mw in fp.built_mw}),
+                         (m.generator_kept_mw, {(s, g, p): mw for s, g, p, mw in fp.kept_mw}),
+                         (m.ppa_contract_mw, {(s, g): mw for s, g, mw in fp.contract_mw})):
+        for key in values:
+            if key not in comp and values[key] > 1e-9:
+                ctx.prep.impossible.append(f"fixed {comp.name} {':'.join(key)} = {values[key]:g} MW is not an eligible choice")
+        for key in comp:
+            lo, hi = comp[key].bounds
+            comp[key].fix(min(max(values.get(key, 0.0), lo if lo is not None else 0.0), hi if hi is not None else float("inf")))

@@ -41,9 +41,9 @@ def machine() -> dict[str, str]:
     except OSError:
         pass
     try:
-        import highspy
+        from optimizer.solver.session import new_highs  # a Highs without the banner on stdout
 
-        hv = highspy.Highs().version()
+        hv = new_highs().version()
     except Exception:  # noqa: BLE001 - version is informative only
         hv = "?"
     try:

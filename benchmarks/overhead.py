@@ -22,8 +22,12 @@ memory or HiGHS thread pool):
    scaling dcplan applies, :func:`optimizer.solver.scale_objective`) and ``run``, with the same
    options (time limit, relative gap, random seed, threads).
 
-Ratio = dcplan (every stage but ``import``) ÷ raw HiGHS (read + run). Seconds on a shared
-machine vary by ±35 %; the ratio within one run is what to compare.
+Ratio = dcplan (every stage but ``import``) ÷ raw HiGHS (read + run). Both runs report
+HiGHS's node and simplex-iteration counts: when they are equal, the two searches were the
+same, and the difference of their solve seconds is the machine's noise (a shared machine:
+±15 % from one run to the next). ``ratio_same_search`` therefore also replaces dcplan's
+solve seconds by raw HiGHS's: (Python stages + raw run) ÷ (raw read + raw run).
+Seconds on a shared machine vary by ±35 %; ratios within one run are what to compare.
 """
 
 from __future__ import annotations
@@ -42,13 +46,15 @@ from pathlib import Path
 from . import ROOT
 from .common import machine, write_instance
 
-DCPLAN_STAGES = ("load", "validate", "prepare", "build", "handover", "solve", "complete", "extract", "other", "write")
+DCPLAN_STAGES = ("load", "validate", "prepare", "build", "handover", "solve", "load_solution", "complete", "extract", "other",
+                 "write")
 RAW_STAGES = ("read", "run")
 NOT_COUNTED = ("write_model",)
 """Stage seconds that ``optimizer.solve`` reports but the comparison leaves out (the MPS write)."""
 COLUMNS = ["date", "label", "instance", "format", "status", "objective", "best_bound", "raw_status", "raw_objective",
            "raw_bound", "import_s", *[f"{s}_s" for s in DCPLAN_STAGES], "dcplan_s", *[f"raw_{s}_s" for s in RAW_STAGES],
-           "raw_s", "ratio", "python_s", "max_python_stage", "variables", "constraints", "progress_points", "highs"]
+           "raw_s", "ratio", "ratio_same_search", "python_s", "max_python_stage", "nodes", "raw_nodes", "iterations",
+           "raw_iterations", "variables", "constraints", "progress_points", "highs"]
 
 
 # ----------------------------------------------------------------------------- children
@@ -61,6 +67,18 @@ def child_dcplan(path: str, mps: str, time_limit: float | None, mip_gap: float, 
     from optimizer.results.write import write_plan
 
     sec: dict[str, float] = {"import": time.perf_counter() - t0}
+    import highspy
+
+    runs: list[tuple[int, int]] = []  # (nodes, simplex iterations) of each HiGHS run: the MIP comes first
+    run = highspy.Highs.run
+
+    def counted(h: highspy.Highs) -> highspy.HighsStatus:
+        status = run(h)
+        info = h.getInfo()
+        runs.append((int(info.mip_node_count), int(info.simplex_iteration_count)))
+        return status
+
+    highspy.Highs.run = counted  # type: ignore[method-assign]
     t0 = time.perf_counter()
     data = read_text_data(Path(path))
     sec["load"] = time.perf_counter() - t0
@@ -80,7 +98,8 @@ def child_dcplan(path: str, mps: str, time_limit: float | None, mip_gap: float, 
         sec["write"] = time.perf_counter() - t0
     progress = getattr(plan, "progress", None) or []
     return {"status": str(plan.status), "objective": plan.objective, "best_bound": plan.best_bound, "seconds": sec,
-            "model_size": plan.model_size, "progress_points": len(progress)}
+            "model_size": plan.model_size, "progress_points": len(progress), "nodes": runs[0][0] if runs else None,
+            "iterations": runs[0][1] if runs else None}
 
 
 def child_raw(mps: str, time_limit: float | None, mip_gap: float, threads: int | None, seed: int) -> dict:
@@ -108,14 +127,15 @@ def child_raw(mps: str, time_limit: float | None, mip_gap: float, threads: int |
     return {"status": h.modelStatusToString(h.getModelStatus()),
             "objective": info.objective_function_value / scale if has_sol else None,
             "best_bound": info.mip_dual_bound / scale, "seconds": {"read": read_s, "run": run_s},
+            "nodes": int(info.mip_node_count), "iterations": int(info.simplex_iteration_count),
             "columns": h.getNumCol(), "rows": h.getNumRow(), "highs": h.version()}
 
 
-def run_child(args: list[str], out: Path) -> tuple[dict | None, str]:
-    """Run ``python -m benchmarks.overhead --child ...``; (result, stderr tail)."""
+def run_child(args: list[str], out: Path, module: str = "benchmarks.overhead") -> tuple[dict | None, str]:
+    """Run ``python -m MODULE --child ...`` in a fresh process; (result, stderr tail)."""
     env = dict(os.environ)
     env["PYTHONPATH"] = str(ROOT) + os.pathsep + env.get("PYTHONPATH", "")
-    proc = subprocess.run([sys.executable, "-m", "benchmarks.overhead", "--child", *args, "--result", str(out)],
+    proc = subprocess.run([sys.executable, "-m", module, "--child", *args, "--result", str(out)],
                           cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
     tail = proc.stderr[-2000:]
     ok = proc.returncode == 0 and out.exists()
@@ -149,7 +169,8 @@ def measure(name: str, *, fmt: str, time_limit: float | None, mip_gap: float, th
         return row
     sec = d["seconds"]
     row.update({"status": d["status"], "objective": d["objective"], "best_bound": d["best_bound"],
-                "import_s": round(sec["import"], 3), "progress_points": d["progress_points"],
+                "import_s": round(sec["import"], 3), "progress_points": d["progress_points"], "nodes": d["nodes"],
+                "iterations": d["iterations"],
                 **{f"{s}_s": round(sec.get(s, 0.0), 3) for s in DCPLAN_STAGES}})
     counted = {k: v for k, v in sec.items() if k != "import" and k not in NOT_COUNTED}
     extra = sorted(set(counted) - set(DCPLAN_STAGES))
@@ -168,6 +189,8 @@ def measure(name: str, *, fmt: str, time_limit: float | None, mip_gap: float, th
     row.update({"raw_status": r["status"], "raw_objective": r["objective"], "raw_bound": r["best_bound"],
                 **{f"raw_{s}_s": round(r["seconds"][s], 3) for s in RAW_STAGES}, "raw_s": round(raw_s, 3),
                 "ratio": round(row["dcplan_s"] / raw_s, 3) if raw_s > 0 else None,
+                "ratio_same_search": round((row["python_s"] + r["seconds"]["run"]) / raw_s, 3) if raw_s > 0 else None,
+                "raw_nodes": r["nodes"], "raw_iterations": r["iterations"],
                 "variables": r["columns"], "constraints": r["rows"], "highs": r["highs"]})
     mps.unlink(missing_ok=True)
     return row
@@ -183,8 +206,12 @@ def table(row: dict) -> str:
         lines.append(f"{s:<10} {row.get(f'{s}_s', 0):9.3f}   {'' if r is None else f'{r:11.3f}':>11}")
     lines.append("-" * 34)
     lines.append(f"{'total':<10} {row.get('dcplan_s', 0):9.3f}   {row.get('raw_s') or 0:11.3f}")
-    lines.append(f"ratio {row.get('ratio')}  (target <= 1.15); Python stages {row.get('python_s')} s, "
+    same = row.get("nodes") == row.get("raw_nodes") and row.get("iterations") == row.get("raw_iterations")
+    lines.append(f"ratio {row.get('ratio')} (target <= 1.15); with raw HiGHS's solve seconds for both "
+                 f"{row.get('ratio_same_search')}; Python stages {row.get('python_s')} s, "
                  f"largest: {row.get('max_python_stage')} s (target <= 1 s)")
+    lines.append(f"HiGHS search: dcplan {row.get('nodes')} nodes / {row.get('iterations')} simplex iterations, raw "
+                 f"{row.get('raw_nodes')} / {row.get('raw_iterations')}: {'the same search' if same else 'different searches'}")
     lines.append(f"dcplan: {row.get('status')} {row.get('objective')} (bound {row.get('best_bound')}); "
                  f"raw HiGHS: {row.get('raw_status')} {row.get('raw_objective')} (bound {row.get('raw_bound')})")
     return "\n".join(lines)

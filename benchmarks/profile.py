@@ -45,8 +45,6 @@ import time
 from collections import defaultdict
 from pathlib import Path
 
-from optimizer.solver import scale_objective
-
 
 def _load(target: str):
     import optimizer
@@ -140,34 +138,34 @@ def greedy_start(m, ctx, prep, time_limit: float | None) -> tuple[float | None, 
 
 def persistent_solve(m, *, values: dict | None = None, options: dict | None = None, time_limit, mip_gap, threads,
                      seed, verbose) -> dict:
-    """As dcplan's solve stage does it (persistent HiGHS, objective scaling, fresh thread pool),
+    """As dcplan's solve stage does it (its hand-over, objective scaling, fresh thread pool),
     optionally with a MIP start (``values``: {id(var): value}) and extra HiGHS ``options``."""
-    import highspy
-    from pyomo.contrib.solver.common.factory import SolverFactory
+    import numpy as np
 
-    opt = SolverFactory("highs")
+    from optimizer.solver import HighsSession, reset_thread_pool
+
     t0 = time.perf_counter()
-    opt.set_instance(m)
+    session = HighsSession(m)
     handover = time.perf_counter() - t0
-    h = opt._solver_model
-    scale = scale_objective(h)
-    highspy.Highs.resetGlobalScheduler(True)  # a thread pool sized by an earlier solve would refuse --threads
+    scale = session.scale_objective()
+    reset_thread_pool()  # a thread pool sized by an earlier solve would refuse --threads
+    session.set_option("output_flag", bool(verbose))
+    session.set_option("random_seed", int(seed))
+    if threads is not None:
+        session.set_option("threads", int(threads))
+    for name, value in (options or {}).items():
+        session.set_option(name, value)
+    start = None
     if values is not None:
-        col = [0.0] * h.getNumCol()
-        for v_id, j in opt._pyomo_var_to_solver_var_map.items():
+        start = np.zeros(session.num_col)
+        for v_id, j in session._cols.items():
             x = values.get(v_id)
             if x is not None:
-                col[j] = float(x)
-        sol = highspy.HighsSolution()
-        sol.col_value = col
-        sol.value_valid = True
-        h.setSolution(sol)
+                start[j] = float(x)
     t0 = time.perf_counter()
-    opt.solve(m, time_limit=time_limit, threads=threads,
-              solver_options={"random_seed": seed, "mip_rel_gap": mip_gap, **(options or {})},
-              load_solutions=False, raise_exception_on_nonoptimal_result=False, tee=verbose,
-              auto_updates={k: False for k in opt.CONFIG.auto_updates})
+    session.run(time_limit=time_limit, mip_gap=mip_gap, start=start)
     solve_s = time.perf_counter() - t0
+    h = session._h
     info = h.getInfo()
     has = info.primal_solution_status == 2
     return {"status": h.modelStatusToString(h.getModelStatus()),

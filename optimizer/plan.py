@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -18,7 +19,8 @@ from .instance.schema import Instance
 from .model import Context, build_model
 from .options import Risk, SolveOptions, Status
 from .results.extract import empty_tables, extract_tables
-from .solver import FEASIBLE, INFEASIBLE, solve_model
+from .solver import FEASIBLE, INFEASIBLE, ProgressPoint, solve_model
+from .solver.collector import no_collection
 
 
 @dataclass
@@ -41,6 +43,11 @@ class Plan:
     model: Any = None  # the solved Pyomo model and its build context, with keep_model=True
     context: Any = None
     instance_file: str | None = None  # where the instance was read from, if from a file
+    progress: list[ProgressPoint] = field(default_factory=list)
+    """The search's history (:attr:`optimizer.solver.SolveOutcome.progress`): one
+    ``{"seconds", "incumbent", "bound", "gap"}`` per new incumbent, per better bound (at most
+    every second or 1 % of the time elapsed) and at the end of the run; empty when nothing
+    was solved."""
 
     @property
     def has_solution(self) -> bool:
@@ -86,6 +93,7 @@ def solve(
     decisions: Decisions | None = None,
     risk: Risk | None = None,
     keep_model: bool = False,
+    progress: Callable[[ProgressPoint], None] | None = None,
 ) -> Plan:
     """Solve an instance (or an instance file) and return its :class:`Plan`.
 
@@ -94,7 +102,9 @@ def solve(
     limited by ``options.diagnose_time_limit``) and the rules that had to give are listed
     in ``plan.messages``. ``decisions`` forces or forbids choices or fixes the site builds;
     ``risk`` makes the objective risk-averse (CVaR); ``keep_model`` keeps the solved Pyomo
-    model and its build context on the plan (``plan.model``, ``plan.context``).
+    model and its build context on the plan (``plan.model``, ``plan.context``); ``progress`` is
+    called with the search's latest point (incumbent, bound, gap, seconds) every few seconds
+    while HiGHS runs (its whole history is ``plan.progress``).
     """
     seconds: dict[str, float] = {}
     if not isinstance(instance, Instance):
@@ -104,18 +114,20 @@ def solve(
     options = options if options is not None else SolveOptions()
     if decisions is not None:
         decisions.check(instance)  # an unknown id is an input error (InstanceError), never ignored
-    prep, m, ctx, t = timed_build(instance, decisions, risk)
+    with no_collection():  # the model is ~1 M live objects: no collector passes over them (solver.collector)
+        prep, m, ctx, t = timed_build(instance, decisions, risk)
     seconds.update(t)
     size = _size(m)
     if prep.impossible:
         return Plan(instance, INFEASIBLE, "not solved: hard rules cannot be met", None, None, None, empty_tables(),
                     seconds, options, ["no plan can meet the hard rules:", *prep.impossible], size, risk=risk)
-    out = solve_model(m, ctx, options)
+    out = solve_model(m, ctx, options, progress)
     seconds.update(out.seconds)
     messages = list(out.messages)
     if out.has_solution:
         t0 = time.perf_counter()
-        tables = extract_tables(m, ctx)
+        with no_collection():
+            tables = extract_tables(m, ctx)
         seconds["extract"] = time.perf_counter() - t0
     else:
         tables = empty_tables()
@@ -144,16 +156,19 @@ def solve(
         seconds["verify"] = time.perf_counter() - t0
     return Plan(instance, status, out.solver_status, out.objective, out.best_bound, out.mip_gap, tables,
                 seconds, options, messages, size, expected, risk,
-                m if keep_model else None, ctx if keep_model else None)
+                m if keep_model else None, ctx if keep_model else None, progress=out.progress)
 
 
 def _size(m: Any) -> dict[str, int]:
-    import pyomo.environ as pyo
-
     n_var = n_int = 0
+    continuous: dict[int, bool] = {}  # by domain: variables of one component share theirs
     for var in m.component_data_objects(pyo.Var, active=True):
         n_var += 1
-        n_int += 0 if var.is_continuous() else 1
+        d = var.domain
+        c = continuous.get(id(d))
+        if c is None:
+            c = continuous[id(d)] = var.is_continuous()
+        n_int += 0 if c else 1
     n_con = sum(1 for _ in m.component_data_objects(pyo.Constraint, active=True))
     return {"variables": n_var, "integer_variables": n_int, "constraints": n_con}
 

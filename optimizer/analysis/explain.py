@@ -6,7 +6,10 @@ and reports what the choice would cost — the difference in expected discounted
 broken down by category — and what else changes: site builds, systems installed, and
 the limits that bind in one plan and not in the other (grid at its limit, export
 caps and supply used up, share targets at their floor or missed, demand unserved,
-jobs unplaced). ``forbid=[...]`` answers "why X?" by taking the choice away.
+jobs unplaced). Builds are compared per site, option and decision period, so each phase of
+a phased build is a row of its own (``phase``: its number in the plan that has it); on-site
+generation and batteries built and PPA MW contracted are compared too (``power``).
+``forbid=[...]`` answers "why X?" by taking the choice away.
 
 Both plans are solved to the same relative MIP gap; a difference smaller than the gap
 times the objective is within the solver's tolerance and is reported as such.
@@ -40,7 +43,10 @@ AT_LIMIT_PCT = 99.9  # grid connection held (grid_held_pct) at or above this sha
 TOL = 1e-6
 
 COST_COLUMNS = ["category", "base_usd", "variant_usd", "difference_usd"]
-BUILD_COLUMNS = ["site", "option", "decision_period", "base_it_mw", "variant_it_mw", "change"]
+BUILD_COLUMNS = ["site", "option", "phase", "decision_period", "base_it_mw", "variant_it_mw", "change"]
+POWER_COLUMNS = ["site", "source", "kind", "decision_period", "base_mw", "variant_mw", "change"]
+"""On-site generation and batteries built (per decision period) and PPA MW contracted
+(``decision_period`` empty: for the PPA's term) in either plan, where they differ."""
 SYSTEM_COLUMNS = ["site", "system", "period", "base_units", "variant_units", "difference"]
 LIMIT_COLUMNS = ["limit", "record", "period", "scenario", "base", "variant", "unit", "change"]
 
@@ -57,6 +63,7 @@ class Explanation:
     notes: list[str] = field(default_factory=list)
     costs: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=COST_COLUMNS))
     builds: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=BUILD_COLUMNS))
+    power: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=POWER_COLUMNS))
     systems: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=SYSTEM_COLUMNS))
     limits: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=LIMIT_COLUMNS))
 
@@ -75,8 +82,9 @@ class Explanation:
         return gap * max(objs, default=0.0)
 
     def tables(self) -> dict[str, pd.DataFrame]:
-        """The comparison tables by name: costs, builds, systems and limits."""
-        return {"costs": self.costs, "builds": self.builds, "systems": self.systems, "limits": self.limits}
+        """The comparison tables by name: costs, builds, power, systems and limits."""
+        return {"costs": self.costs, "builds": self.builds, "power": self.power, "systems": self.systems,
+                "limits": self.limits}
 
     def text(self) -> str:
         """The explanation as plain text: both plans' status and cost, then what changes."""
@@ -114,8 +122,14 @@ class Explanation:
         lines.append("")
         lines.append("Site builds that change:" if len(self.builds) else "Site builds: unchanged")
         for r in _rows(self.builds):
-            lines.append(f"  {r.change:<8} {r.site} ({r.option}, decided {r.decision_period}):"
+            phase = f"phase {r.phase}, " if r.phase > 1 else ""
+            lines.append(f"  {r.change:<8} {r.site} ({r.option}, {phase}decided {r.decision_period}):"
                          f" {_mw(r.base_it_mw)} -> {_mw(r.variant_it_mw)}")
+        if len(self.power):
+            lines.append("On-site generation, batteries and PPAs that change:")
+        for r in _rows(self.power):
+            when = f"decided {r.decision_period}" if r.decision_period else "contracted"
+            lines.append(f"  {r.change:<8} {r.site} {r.source} ({r.kind}, {when}): {_mw(r.base_mw)} -> {_mw(r.variant_mw)}")
         lines.append("Systems that change (units in service, expected over scenarios):" if len(self.systems)
                      else "Systems: unchanged")
         for r in _rows(self.systems.head(20)):
@@ -180,6 +194,7 @@ def explain(
     if base.has_solution and variant.has_solution:
         ex.costs = _cost_diff(base, variant)
         ex.builds = _build_diff(base, variant)
+        ex.power = _power_diff(base, variant)
         ex.systems = _system_diff(base, variant)
         ex.limits = _limit_diff(base, variant)
     return ex
@@ -220,15 +235,40 @@ def _cost_diff(b: Plan, v: Plan) -> pd.DataFrame:
 
 def _build_diff(b: Plan, v: Plan) -> pd.DataFrame:
     key = ["site", "option", "decision_period"]
-    x = b.tables["builds"].set_index(key)["it_mw"]
-    y = v.tables["builds"].set_index(key)["it_mw"]
+    x, y = b.tables["builds"].set_index(key), v.tables["builds"].set_index(key)
     rows = []
     for k in sorted(set(x.index) | set(y.index)):
-        bx, vy = float(x.get(k, 0.0)), float(y.get(k, 0.0))
+        bx = float(x.loc[k, "it_mw"]) if k in x.index else 0.0
+        vy = float(y.loc[k, "it_mw"]) if k in y.index else 0.0
         if abs(bx - vy) > TOL:
             change = "added" if bx == 0 else "removed" if vy == 0 else "resized"
-            rows.append([*k, bx, vy, change])
+            phase = int((y if k in y.index else x).loc[k].get("phase", 1))
+            rows.append([k[0], k[1], phase, k[2], bx, vy, change])
     return pd.DataFrame(rows, columns=BUILD_COLUMNS)
+
+
+def _power_mw(plan: Plan) -> dict[tuple[str, str, str, str], float]:
+    """(site, source, kind, decision period or '') -> MW built (generation, batteries) or contracted (PPAs)."""
+    out = {(str(r.site), str(r.source), str(r.kind), str(r.decision_period)): float(r.mw)
+           for r in _rows(plan.tables.get("generator_builds", pd.DataFrame(columns=["site", "source", "kind",
+                                                                                      "decision_period", "mw"])))}
+    pw = plan.tables.get("power")
+    if pw is not None and len(pw):
+        ppa = pw[pw["kind"] == "ppa"].groupby(["site", "source"])["mw_available"].max()
+        for key, mw in ppa.items():
+            s, f = cast(tuple[str, str], key)  # grouped by two columns
+            out[str(s), str(f), "ppa", ""] = float(mw)
+    return out
+
+
+def _power_diff(b: Plan, v: Plan) -> pd.DataFrame:
+    x, y = _power_mw(b), _power_mw(v)
+    rows = []
+    for k in sorted(set(x) | set(y)):
+        bx, vy = x.get(k, 0.0), y.get(k, 0.0)
+        if abs(bx - vy) > TOL:
+            rows.append([*k, bx, vy, "added" if bx == 0 else "removed" if vy == 0 else "resized"])
+    return pd.DataFrame(rows, columns=POWER_COLUMNS)
 
 
 def _expected_units(plan: Plan) -> pd.Series:
@@ -250,7 +290,8 @@ def _system_diff(b: Plan, v: Plan) -> pd.DataFrame:
 
 
 def binding_limits(plan: Plan) -> pd.DataFrame:
-    """The limits a plan runs into, one row each: (limit, record, period, scenario, value, unit)."""
+    """The limits a plan runs into, one row each: (limit, record, period, scenario, value, unit);
+    a permit (``site:source``) has period and scenario ``all`` (it bounds the MW built over the horizon)."""
     t = plan.tables
     rows = []
     sp = t["site_power"]
@@ -276,6 +317,18 @@ def binding_limits(plan: Plan) -> pd.DataFrame:
             p, w = cast(tuple[str, str], key)  # grouped by two columns: the keys are (period, scenario)
             if sup[p] > 0 and n >= sup[p] - TOL:
                 rows.append(["supply used up", k.id, p, w, float(n), "units bought"])
+    gen = t.get("generator_builds")
+    if gen is not None and len(gen):
+        permit = {(s.id, g.id): g.mw for s in plan.instance.sites for g in s.power_sources}
+        for key, mw in gen.groupby(["site", "source"])["mw"].sum().items():
+            s, g = cast(tuple[str, str], key)  # grouped by two columns
+            if float(mw) >= permit[s, g] - TOL:
+                rows.append(["permit used up", f"{s}:{g}", "all", "all", float(mw), "MW built"])
+    em = t.get("emissions")
+    for r in _rows(em[em["cap_t_per_year"].notna()] if em is not None else pd.DataFrame(columns=["cap_t_per_year"])):
+        if float(r.co2_t_per_year) >= float(r.cap_t_per_year) - 1e-6 * max(1.0, float(r.cap_t_per_year)):
+            rows.append(["emission cap reached" if float(r.excess_t_per_year) <= TOL else "emission cap exceeded",
+                         r.rule, r.period, r.scenario, float(r.co2_t_per_year), "tCO2 per year"])
     d = t["demand"]
     for r in _rows(d[d["unserved_pflops"] > TOL]):
         rows.append(["demand unserved", r.region, r.period, r.scenario, float(r.unserved_pflops), "PFLOPS unserved"])

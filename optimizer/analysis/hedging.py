@@ -5,7 +5,8 @@ recourse variable once per scenario; with many scenarios of a large instance it 
 fits in memory or time (``docs/uncertainty.md``, "How the extensive form scales"). Progressive
 hedging (Rockafellar & Wets 1991; for integer first stages Watson & Woodruff 2011) solves one
 model per scenario instead and drives their first-stage decisions — the site builds
-:math:`x = (b, n)` — to agreement with prices on disagreement:
+:math:`x = (b, n)`, openings and later phases (:math:`e, m`, options with ``max_phases`` > 1)
+alike — to agreement with prices on disagreement:
 
 .. math::
     \min_{x, y_w}\; C_w(x, y_w) + W_w^\top x + \tfrac{\rho}{2}\,\lVert x - \bar x\rVert^2
@@ -29,6 +30,13 @@ Bounds, so that the result carries an honest gap:
   because :math:`\sum_w \pi_w W_w = 0`, taken from each scenario MIP's *dual bound* so that it
   stays valid when subproblems stop at a gap. Iteration 0 gives the wait-and-see bound.
 
+On-site generation and batteries the plan may build (``generator_built_mw``,
+``generator_kept_mw``) and PPA offers it may sign (``ppa_contract_mw``) are first-stage
+decisions too, continuous ones, that this implementation does not share between the scenario
+models: an instance with them is refused (:class:`~optimizer.instance.errors.InstanceError`,
+naming each such source; :func:`optimizer.analysis.uncertainty.first_stage_problems`) — solve
+its extensive form with :func:`optimizer.solve` instead.
+
 Every scenario model is built once and kept in HiGHS (in memory); iterations change only
 objective coefficients and row bounds and start from the previous solution.
 :func:`progressive_hedging` returns a :class:`HedgingResult`; the best builds are re-checked
@@ -47,8 +55,17 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from optimizer.analysis.hedging_scenario import Key, ScenarioModel, Solved, builds_table, prices_table, prox_q
-from optimizer.analysis.uncertainty import PlanEvaluation, _evaluate, _rows, _Runner
+from optimizer.analysis.hedging_scenario import (
+    LATER,
+    Key,
+    ScenarioModel,
+    Solved,
+    builds_table,
+    prices_table,
+    prox_q,
+    rounded_mean,
+)
+from optimizer.analysis.uncertainty import PlanEvaluation, _evaluate, _rows, _Runner, check_first_stage
 from optimizer.files import atomic_folder
 from optimizer.instance.derive import Prepared, prepare
 from optimizer.instance.schema import Instance
@@ -152,9 +169,10 @@ class HedgingResult:
                  f"{self.seconds.get('total', 0.0):.1f} s; first stages {'agree' if self.converged else 'still differ'}"]
         if self.best is not None:
             b = self.best.builds
-            lines.append(f"  builds: {len(b)} site(s), {self.best.built_mw:,.0f} MW")
+            lines.append(f"  builds: {b['site'].nunique() if len(b) else 0} site(s), {self.best.built_mw:,.0f} MW")
             for r in b.itertuples():
-                lines.append(f"    {r.site:<24} {r.option:<14} {r.it_mw:>8,.0f} MW  decided {r.decision_period}")
+                phase = f"  phase {r.phase}" if getattr(r, "phase", 1) > 1 else ""
+                lines.append(f"    {r.site:<24} {r.option:<14} {r.it_mw:>8,.0f} MW  decided {r.decision_period}{phase}")
             o = self.best.outcomes
             lines.append("  per scenario: cost, idle built capacity, unserved demand")
             for r in _rows(o):
@@ -270,11 +288,15 @@ def progressive_hedging(inst: Instance, options: SolveOptions | None = None,
     """The stochastic plan of ``inst`` by progressive hedging (see the module docstring).
 
     ``options``: target gap between the bounds, time limit, threads and seed (default
-    :data:`DEFAULT_OPTIONS`, a 1 % gap); ``hedging``: the method's own settings.
+    :data:`DEFAULT_OPTIONS`, a 1 % gap); ``hedging``: the method's own settings. Raises
+    :class:`~optimizer.instance.errors.InstanceError` (exit 2 on the command line) for an
+    instance with first-stage decisions it cannot share between scenarios (on-site generation
+    or batteries to build, PPA offers to sign).
     """
     so = options if options is not None else DEFAULT_OPTIONS
     if so.mip_gap <= 0:
         raise ValueError("progressive hedging needs a target gap mip_gap > 0")
+    check_first_stage(inst, "progressive hedging")
     run = _start(inst, so, hedging if hedging is not None else HedgingOptions())
     _build_scenarios(run)
     if any(s.impossible for s in run.scen):
@@ -303,8 +325,9 @@ def _start(inst: Instance, so: SolveOptions, opts: HedgingOptions) -> _Run:
     probs = scenario_probabilities(inst)
     sub_gap = opts.sub_mip_gap if opts.sub_mip_gap is not None else so.mip_gap / 2
     prep = prepare(inst)
-    keys = [(c.site, c.option, c.decision) for c in prep.choices]
-    max_blocks = np.array([c.max_blocks for c in prep.choices], dtype=float)
+    phases = [(c, 1) for c in prep.choices] + [(c, LATER) for c in prep.expansions]
+    keys: list[Key] = [(c.site, c.option, c.decision, ph) for c, ph in phases]
+    max_blocks = np.array([c.max_blocks for c, _ph in phases], dtype=float)
     return _Run(inst, so, opts, prep, probs, keys, max_blocks, [k[0] for k in keys], sub_gap, t_start, deadline)
 
 
@@ -471,7 +494,7 @@ def _try_candidate(run: _Run, st: _State) -> tuple[str, float | None]:
     rounded mean — keeping it if it is the best so far; its name and expected cost."""
     if st.agree:
         return "consensus", _consider(run, st, st.b_w[0], st.n_w[0])
-    return "rounded mean", _consider(run, st, *_rounded_mean(run, st.bbar, st.nbar))
+    return "rounded mean", _consider(run, st, *rounded_mean(run.prep, run.keys, run.max_blocks, st.bbar, st.nbar))
 
 
 def _consider(run: _Run, st: _State, b: np.ndarray, n: np.ndarray) -> float | None:
@@ -511,20 +534,6 @@ def _candidate_cost(run: _Run, b: np.ndarray, n: np.ndarray) -> float | None:
         total += s.prob * r["objective"]
     run.evaluated[key] = total
     return total
-
-
-def _rounded_mean(run: _Run, bbar: np.ndarray, nbar: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """One build per site: the choice with the largest mean weight if that site's weights sum to >= 1/2."""
-    b, n = np.zeros(run.nk), np.zeros(run.nk)
-    by_site: dict[str, list[int]] = {}
-    for i, s in enumerate(run.site_of):
-        by_site.setdefault(s, []).append(i)
-    for idx in by_site.values():
-        if bbar[idx].sum() >= 0.5 - 1e-9:
-            i = max(idx, key=lambda j: bbar[j])
-            b[i] = 1
-            n[i] = min(run.max_blocks[i], max(1.0, round(nbar[i] / max(bbar[i], 1e-9))))
-    return b, n
 
 
 # ----------------------------------------------------------------------------- the result

@@ -1,7 +1,8 @@
 """Progressive hedging's scenario models: one scenario kept in HiGHS, re-solved with prices.
 
 Each :class:`ScenarioModel` holds one scenario's model in a :class:`~optimizer.solver.HighsSession`
-and addresses its first-stage columns (build binaries and blocks) by build choice, so
+and addresses its first-stage columns (build binaries and blocks: ``build``/``blocks`` of an
+opening phase, ``expand``/``expand_blocks`` of a later phase) by build choice, so
 :mod:`optimizer.analysis.hedging` can change costs, bounds and the proximal rows between
 iterations without rebuilding. The proximal term on the block counts is approximated by
 tangent rows of the square (:func:`tangents`, :func:`prox_q`).
@@ -24,8 +25,13 @@ from optimizer.solver import HighsSession
 
 INF = math.inf  # HiGHS's infinity (kHighsInf) is IEEE infinity
 
-Key = tuple[str, str, str]
-"""A first-stage build choice: (site, option, decision period)."""
+Key = tuple[str, str, str, int]
+"""A first-stage build choice: (site, option, decision period, phase) with phase 1 for an
+opening (``Prepared.choices``) and :data:`LATER` for a later phase (``Prepared.expansions``)."""
+
+LATER = 2
+"""The phase of a :data:`Key` that adds blocks to an opened site (the builds table numbers the
+later phases 2, 3, ... in decision order)."""
 
 Solved = dict[str, Any]
 """One scenario solve as :meth:`ScenarioModel.run` reports it: ``has`` (a solution), ``x``,
@@ -45,9 +51,12 @@ class ScenarioModel:
         self.session.set_option("random_seed", int(seed))
         if threads:
             self.session.set_option("threads", int(threads))
-        self.has = np.array([k in m.BUILD for k in keys])
-        self.b_col = np.array([self.session.column(m.build[k]) if k in m.BUILD else -1 for k in keys], dtype=np.int32)
-        self.n_col = np.array([self.session.column(m.blocks[k]) if k in m.BUILD else -1 for k in keys], dtype=np.int32)
+        event = [(m.BUILD, m.build, m.blocks) if k[3] == 1 else (m.EXPAND, m.expand, m.expand_blocks) for k in keys]
+        self.has = np.array([k[:3] in where for k, (where, _b, _n) in zip(keys, event, strict=True)])
+        self.b_col = np.array([self.session.column(b[k[:3]]) if ok else -1
+                               for k, ok, (_w, b, _n) in zip(keys, self.has, event, strict=True)], dtype=np.int32)
+        self.n_col = np.array([self.session.column(n[k[:3]]) if ok else -1
+                               for k, ok, (_w, _b, n) in zip(keys, self.has, event, strict=True)], dtype=np.int32)
         lp = self.session.lp()
         self.cost0 = lp.cost
         self.offset = lp.offset
@@ -139,20 +148,61 @@ def prox_q(n: np.ndarray, nbar: np.ndarray, max_blocks: np.ndarray) -> np.ndarra
 
 
 def prices_table(keys: list[Key], scenario_ids: list[str], w_b: np.ndarray, w_n: np.ndarray) -> pd.DataFrame:
-    """The prices W per scenario and build choice, one row each."""
-    rows = [[w, s, o, d, float(w_b[i, k]), float(w_n[i, k])]
-            for i, w in enumerate(scenario_ids) for k, (s, o, d) in enumerate(keys)]
-    return pd.DataFrame(rows, columns=["scenario", "site", "option", "decision_period", "price_build_usd", "price_block_usd"])
+    """The prices W per scenario and build choice, one row each (``phase``: 1 opening, 2 a later phase)."""
+    rows = [[w, s, o, ph, d, float(w_b[i, k]), float(w_n[i, k])]
+            for i, w in enumerate(scenario_ids) for k, (s, o, d, ph) in enumerate(keys)]
+    return pd.DataFrame(rows, columns=["scenario", "site", "option", "phase", "decision_period", "price_build_usd",
+                                       "price_block_usd"])
 
 
 def builds_table(prep: Prepared, keys: list[Key], b: np.ndarray, n: np.ndarray) -> pd.DataFrame:
     """The builds of a first stage in the shape of a plan's ``builds`` table (what
-    :meth:`optimizer.instance.decisions.Decisions.from_builds` reads)."""
+    :meth:`optimizer.instance.decisions.Decisions.from_builds` reads): later phases numbered
+    2, 3, ... in decision order per site and option, as in a plan."""
     opt = {(s.id, o.id): o for s in prep.inst.sites for o in s.build_options}
-    online = {(c.site, c.option, c.decision): c.online for c in prep.choices}
-    rows = []
-    for i, (s, o, d) in enumerate(keys):
-        if b[i] > 0.5:
-            rows.append({"site": s, "option": o, "decision_period": d, "online_period": online[s, o, d],
-                         "blocks": int(n[i]), "it_mw": float(n[i]) * opt[s, o].block_mw})
-    return pd.DataFrame(rows, columns=["site", "option", "decision_period", "online_period", "blocks", "it_mw"])
+    online = {(c.site, c.option, c.decision, 1): c.online for c in prep.choices}
+    online.update({(c.site, c.option, c.decision, LATER): c.online for c in prep.expansions})
+    order = {p: i for i, p in enumerate(prep.periods)}
+    chosen = sorted((k for i, k in enumerate(keys) if b[i] > 0.5), key=lambda k: (k[0], k[1], k[3] > 1, order[k[2]]))
+    index = {k: i for i, k in enumerate(keys)}
+    rows: list[dict[str, Any]] = []
+    phase: dict[tuple[str, str], int] = {}
+    for k in chosen:
+        s, o, d, ph = k
+        phase[s, o] = 1 if ph == 1 else phase.get((s, o), 1) + 1
+        blocks = int(n[index[k]])
+        rows.append({"site": s, "option": o, "phase": phase[s, o], "decision_period": d, "online_period": online[k],
+                     "blocks": blocks, "it_mw": blocks * opt[s, o].block_mw})
+    return pd.DataFrame(rows, columns=["site", "option", "phase", "decision_period", "online_period", "blocks", "it_mw"])
+
+
+def rounded_mean(prep: Prepared, keys: list[Key], max_blocks: np.ndarray, bbar: np.ndarray,
+                 nbar: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """A first stage near the mean (``bbar``, ``nbar``): one opening per site, the choice with the
+    largest mean weight if that site's weights sum to >= 1/2; then the later phases of the option
+    opened, decided after it, whose mean weight is >= 1/2, as far as the option's ``max_phases``
+    and maximum size allow."""
+    b, n = np.zeros(len(keys)), np.zeros(len(keys))
+    by_site: dict[str, list[int]] = {}
+    for i, k in enumerate(keys):
+        if k[3] == 1:
+            by_site.setdefault(k[0], []).append(i)
+    order = {p: j for j, p in enumerate(prep.periods)}
+    phases = {(s.id, o.id): o.max_phases for s in prep.inst.sites for o in s.build_options}
+    for idx in by_site.values():
+        if bbar[idx].sum() < 0.5 - 1e-9:
+            continue
+        i = max(idx, key=lambda j: bbar[j])
+        b[i] = 1
+        n[i] = min(max_blocks[i], max(1.0, round(nbar[i] / max(bbar[i], 1e-9))))
+        site, option, opened, _ph = keys[i]
+        later = sorted((j for j, k in enumerate(keys) if k[3] != 1 and k[:2] == (site, option)
+                        and order[k[2]] > order[opened] and bbar[j] >= 0.5 - 1e-9), key=lambda j: order[keys[j][2]])
+        left, count = max_blocks[i] - n[i], 1
+        for j in later:
+            blocks = min(left, max(1.0, round(nbar[j] / max(bbar[j], 1e-9))))
+            if count >= phases[site, option] or blocks < 1:
+                break
+            b[j], n[j] = 1, blocks
+            left, count = left - blocks, count + 1
+    return b, n

@@ -25,13 +25,14 @@ from optimizer.analysis.figures import (
     all_figures,
     expected,
     figure_png,
-    grid_mw,
     periods_of,
+    power_limit_mw,
     probabilities,
     resolve,
 )
 from optimizer.options import Risk
-from optimizer.results.format import money, money_short, number, pct
+from optimizer.results import outcomes as oc
+from optimizer.results.format import energy, money, money_short, number, pct, per_mwh, tonnes, years
 from optimizer.results.outcomes import (
     EXPECTED_COST,
     IDLE_CAPACITY,
@@ -98,8 +99,11 @@ _CAPTIONS = {
     "system_mix_by_scenario": "The same in the last period, one panel per scenario (site builds are shared, "
                               "systems are bought per scenario).",
     "costs": "Discounted cost per period and category; subsidies stack below zero, dots mark each period's net cost.",
-    "power": "Power drawn per site and period (facility power), the grid headroom the redundancy rule keeps unused, and "
-             "the grid connection; the percentage is the grid connection held (drawn + headroom) as a share of it.",
+    "power": "Power drawn from the grid per site and period (facility power less on-site generation), the headroom the "
+             "redundancy rule keeps unused, the power limit (firm + flexible grid + on-site generation; solid) and the "
+             "firm grid connection where it differs (dashed); the percentage is the share of the limit held.",
+    "power_timeline": "Per site with IT load: each period split by the energy share of each kind of source, the first "
+                      "period with IT load (▶), the first with firm grid (◆), and the years of power before it (right).",
     "idle": "Nameplate MW of the installed systems by use, with built IT MW (the gap above the busy part is the idle "
             "capacity), and idle systems (idle / installed nameplate MW) per site and period.",
 }
@@ -349,7 +353,7 @@ def _power(t: Tables, inst: Instance, probs: dict[str, float]) -> str:
     if len(sp) == 0:
         return ""
     e = expected(sp, ["site", "period"], ["grid_drawn_mw", "grid_capacity_held_mw"], probs)
-    grid = grid_mw(t)
+    limit = power_limit_mw(t)
     built = sp.groupby("site")["built_it_mw"].max()
     rows = []
     for s in [x.id for x in inst.sites if built.get(x.id, 0.0) > 1e-6]:
@@ -357,12 +361,47 @@ def _power(t: Tables, inst: Instance, probs: dict[str, float]) -> str:
         for p in periods:
             x = e[(e["site"] == s) & (e["period"] == p)]
             held, drawn = float(x["grid_capacity_held_mw"].sum()), float(x["grid_drawn_mw"].sum())
-            g = grid.get((s, p), 0.0)
+            g = limit.get((s, p), 0.0)
             row[p] = "–" if g <= 0 else f"{pct(100 * held / g, 0)} of {g:,.0f} MW ({number(drawn)} MW drawn)"
         rows.append(row)
-    lab = " (expected)" if len(probs) > 1 else ""
-    return (f"<h3>Grid connection held: power drawn plus the redundancy headroom, as a share of the grid "
-            f"connection{lab}</h3>" + _table(pd.DataFrame(rows), left=("site",) + tuple(periods)))
+    return (f"<h3>Power limit held: power drawn from the grid plus the redundancy headroom, as a share of the power "
+            f"limit (firm + flexible grid + on-site generation){' (expected)' if len(probs) > 1 else ''}</h3>"
+            + _table(pd.DataFrame(rows), left=("site",) + tuple(periods)))
+
+
+def _time_to_power(t: Tables, inst: Instance, probs: dict[str, float]) -> str:
+    """Time to power per site (and scenario), energy by source per site, energy prices and emissions per year."""
+    ttp, kinds = oc.time_to_power(t), oc.source_kinds(t)
+    if not ttp:
+        return ""
+    cur, multi = inst.horizon.currency, len(probs) > 1
+    d = pd.DataFrame([{"site": r["site"], **({"scenario": r["scenario"]} if multi else {}),
+                       "first period with IT load": r["first_period"],
+                       "sources then": oc.sources_text(r["site"], r["sources"], kinds),
+                       "firm grid from": r["firm_grid_period"] or "none in the horizon",
+                       "years before firm grid": years(r["years_before_firm_grid"])} for r in ttp])
+    out = ["<h3>Time to power: first period with IT load and the sources delivering energy then</h3>",
+           _table(d, left=tuple(d.columns))]
+    mix, price = oc.energy_mix(t, inst), oc.energy_prices(t, inst)
+    rows = []
+    for s, by in [*mix["by_site"].items(), ("all sites", mix["all_sites"])]:
+        tot = sum(by.values())
+        rows.append({"site": s, **{k: energy(x) + (f" ({pct(100 * x / tot, 0)})" if tot > 0 else "") for k, x in by.items()
+                                   if mix["all_sites"].get(k, 0.0) > 1e-9},
+                     "total": energy(tot), oc.ENERGY_PRICE: per_mwh(price["by_site"].get(s, price["all_sites"]), cur)})
+    out += [f"<h3>Energy by source, all periods{' (expected over scenarios)' if multi else ''}</h3>",
+            _table(pd.DataFrame(rows).fillna("–"), left=("site",)),
+            f'<p class="note">{html.escape(oc.ENERGY_PRICE)}: {html.escape(oc.ENERGY_PRICE_MEANS)}. '
+            f"{html.escape(oc.ALL_IN_PRICE)} (all sites): {html.escape(per_mwh(oc.all_in_price(t, inst), cur))} — "
+            f"{html.escape(oc.ALL_IN_PRICE_MEANS)}.</p>"]
+    em = oc.emissions_per_year(t, inst)
+    if len(em):
+        caps = {r: g["cap_t_per_year"].iloc[0] for r, g in em.groupby("rule", sort=False)}
+        erows = [{"rule": r, "jurisdiction": g["jurisdiction"].iloc[0], "cap per year": "–" if caps[r] is None else
+                  tonnes(caps[r]), **{str(p): tonnes(x) for p, x in zip(g["period"], g["co2_t_per_year"], strict=True)}}
+                 for r, g in em.groupby("rule", sort=False)]
+        out += ["<h3>Emissions per year, tCO2</h3>", _table(pd.DataFrame(erows), left=("rule", "jurisdiction"))]
+    return "".join(out)
 
 
 def _costs(t: Tables, inst: Instance, probs: dict[str, float]) -> str:
@@ -500,7 +539,8 @@ def _sections(t: Tables, inst: Instance, probs: dict[str, float], figs: dict[str
         ("placement", "Training placement", _placement(t, inst, probs)),
         ("routing", "Inference routing", _routing(t, inst, probs)),
         ("power", "Power and idle compute",
-         _power(t, inst, probs) + _figure(figs, "power") + _idle(t, inst, probs) + _figure(figs, "idle")),
+         _time_to_power(t, inst, probs) + _figure(figs, "power_timeline") + _power(t, inst, probs) + _figure(figs, "power")
+         + _idle(t, inst, probs) + _figure(figs, "idle")),
         ("costs", "Costs", _costs(t, inst, probs) + _figure(figs, "costs")),
         ("policy", "Policy", _policy(t, inst, probs)),
     ]

@@ -198,6 +198,8 @@ def comparison_row(plan: Plan) -> dict[str, Any]:
     sites = sorted(set(t["builds"]["site"]))
     row["sites_built"] = len(sites)
     row["sites_built_list"] = ";".join(sites)
+    gen = t.get("generator_builds")
+    row["onsite_mw_built"] = float(gen["mw"].sum()) if gen is not None and len(gen) else 0.0
 
     last = inst.horizon.periods[-1].id
     years = {p.id: p.years for p in inst.horizon.periods}
@@ -244,7 +246,8 @@ def comparison_table(runs: list[tuple[str, dict[str, Any], Plan | None, str]], f
         df.loc[solved, c] = df.loc[solved, c].fillna(0.0)
     head = ["run_id", *(k for k in runs[0][1] if runs)] if runs else ["run_id"]
     fixed = ["status", "objective_usd", "expected_cost_usd", "mip_gap", "solve_seconds", *costs, "sites_built",
-             "sites_built_list", *(f"units_{f}" for f in families), "idle_capacity_pct", "idle_systems_pct", "domestic_share_pct",
+             "sites_built_list", "onsite_mw_built", *(f"units_{f}" for f in families), "idle_capacity_pct",
+             "idle_systems_pct", "domestic_share_pct",
              "unserved_pflops_years", "unserved_pct", "message"]
     for c in fixed:
         if c not in df.columns:

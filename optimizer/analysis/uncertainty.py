@@ -26,6 +26,14 @@ number carries that tolerance; :class:`UncertaintyReport` records the largest ga
 :func:`scenario_outcomes` gives a plan's cost, idle capacity and systems, unserved demand
 and unplaced jobs per scenario; a risk-averse plan (CVaR, :class:`optimizer.model.context.Risk`) is reported
 beside the others when asked for.
+
+Every evaluation of a plan in the scenarios (EEV, the risk-averse and the forecast plans) fixes
+its whole first stage and re-plans the rest: the site builds with all their phases, the on-site
+generation and batteries built and kept, and the PPA offers signed
+(:meth:`~optimizer.instance.decisions.Decisions.from_plan`); re-planned in each scenario they
+would be chosen knowing the scenario, and EEV, VSS and the regrets would be wrong.
+Progressive hedging does not yet share those continuous first-stage values across its
+scenario models, so it refuses such instances (:func:`first_stage_problems`).
 """
 
 from __future__ import annotations
@@ -42,7 +50,8 @@ import pandas as pd
 
 from optimizer.files import atomic_folder
 from optimizer.instance.decisions import Decisions
-from optimizer.instance.derive import BASE_SCENARIO
+from optimizer.instance.derive import BASE_SCENARIO, prepare
+from optimizer.instance.errors import InstanceError, Problem
 from optimizer.instance.schema import Instance
 from optimizer.instance.transforms import mean_scenario_instance, most_probable_scenario, single_scenario
 from optimizer.options import Risk, SolveOptions, Status
@@ -313,6 +322,38 @@ class UncertaintyReport:
 
 
 # ----------------------------------------------------------------------------- the analysis
+def first_stage_problems(inst: Instance, what: str) -> list[Problem]:
+    """The first-stage decisions of ``inst`` that fixing a plan's builds does not fix, one
+    problem each, for the analysis ``what``: on-site generation or batteries the plan may build
+    within the horizon (built and kept MW), and PPA offers it may sign (contracted MW; a signed
+    PPA is data). None with fewer than two scenarios: re-planning the one scenario is the plan."""
+    if len(inst.scenarios) < 2:
+        return []
+    sup = prepare(inst).supply
+    built = {(c.site, c.source) for c in sup.generator_choices}
+    offers = {k for k, src in sup.ppas.items() if not src.signed and sup.ppa_periods.get(k)}
+    out = []
+    for (s, g) in sorted(built | offers):
+        src = sup.generators[s, g] if (s, g) in built else sup.ppas[s, g]
+        if (s, g) in built:
+            rule = (f"{what} cannot yet fix the {src.kind} MW a plan builds and keeps (first-stage decisions shared "
+                    "by every scenario); remove the source, or solve the stochastic plan with 'dcplan solve'")
+        else:
+            rule = (f"{what} cannot yet fix the MW a plan contracts under an optional PPA (a first-stage decision "
+                    "shared by every scenario); make it signed (signed: true, mw: the MW to contract), or solve the "
+                    "stochastic plan with 'dcplan solve'")
+        out.append(Problem(inst.name, f"sites[{s}].power_sources[{g}]", rule))
+    return out
+
+
+def check_first_stage(inst: Instance, what: str) -> None:
+    """Raise :class:`~optimizer.instance.errors.InstanceError` (exit 2 on the command line)
+    listing :func:`first_stage_problems`, if any."""
+    problems = first_stage_problems(inst, what)
+    if problems:
+        raise InstanceError(problems)
+
+
 def _rows(df: pd.DataFrame) -> Iterator[Any]:
     """The rows of ``df`` as named tuples (``df.itertuples()``), typed ``Any``: their fields are its columns."""
     return df.itertuples()
@@ -348,12 +389,20 @@ class _Runner:
         return plan
 
 
-def _evaluate(run: _Runner, inst: Instance, name: str, description: str, builds: pd.DataFrame,
+def _evaluate(run: _Runner, inst: Instance, name: str, description: str,
+              first_stage: pd.DataFrame | dict[str, pd.DataFrame],
               known: dict[str, Plan] | None = None) -> PlanEvaluation:
-    """Fix ``builds`` and re-plan everything else in each scenario alone."""
+    """Fix a plan's first stage and re-plan everything else in each scenario alone.
+
+    ``first_stage`` is a plan's tables (its whole first stage is fixed:
+    :meth:`~optimizer.instance.decisions.Decisions.from_plan`) or a ``builds`` table alone
+    (progressive hedging, whose instances have no other first-stage decisions)."""
     probs = scenario_probabilities(inst)
     rows, infeasible = [], []
-    fixed = Decisions.from_builds(builds)
+    if isinstance(first_stage, dict):
+        fixed, builds = Decisions.from_plan(first_stage), first_stage["builds"]
+    else:
+        fixed, builds = Decisions.from_builds(first_stage), first_stage
     for w, p in probs.items():
         plan = (known or {}).get(w)
         if plan is None:
@@ -451,7 +500,7 @@ def _expected_value_plan(run: _Runner, inst: Instance, rep: UncertaintyReport, r
     rep.ev = evp.expected_cost
     desc = "builds for the mean scenario" + (f" (policies of '{top.id}')" if top is not None else "")
     known = {BASE_SCENARIO: evp} if not inst.scenarios else None
-    ev_eval = _evaluate(run, inst, EXPECTED_VALUE, desc, evp.tables["builds"], known)
+    ev_eval = _evaluate(run, inst, EXPECTED_VALUE, desc, evp.tables, known)
     ev_eval.objective, ev_eval.mip_gap = evp.objective, evp.mip_gap
     rep.plans[EXPECTED_VALUE] = ev_eval
     eev = ev_eval.expected_cost  # None exactly when the builds are infeasible somewhere
@@ -475,7 +524,7 @@ def _risk_averse_plan(run: _Runner, inst: Instance, rep: UncertaintyReport, risk
     # objective ignores scenarios outside the tail, whose recourse is then arbitrary
     ev_r = _evaluate(run, inst, RISK_AVERSE,
                      f"minimises (1 - {risk.weight:g}) expected cost + {risk.weight:g} CVaR_{risk.alpha:g}",
-                     rp_risk.tables["builds"])
+                     rp_risk.tables)
     ev_r.objective, ev_r.mip_gap = rp_risk.objective, rp_risk.mip_gap
     rep.plans[RISK_AVERSE] = ev_r
 
@@ -485,7 +534,7 @@ def _forecast_plans(run: _Runner, inst: Instance, rep: UncertaintyReport, alone:
     for i, plan in alone.items():
         if not plan.has_solution:
             continue
-        ev_i = _evaluate(run, inst, FORECAST + i, f"builds for scenario '{i}' alone", plan.tables["builds"], {i: plan})
+        ev_i = _evaluate(run, inst, FORECAST + i, f"builds for scenario '{i}' alone", plan.tables, {i: plan})
         ev_i.objective, ev_i.mip_gap = plan.objective, plan.mip_gap
         rep.plans[FORECAST + i] = ev_i
 
@@ -507,8 +556,10 @@ __all__ = [
     "OUTCOME_COLUMNS",
     "PlanEvaluation",
     "UncertaintyReport",
+    "check_first_stage",
     "cvar",
     "expected_outcomes",
+    "first_stage_problems",
     "mean_scenario_instance",
     "scenario_outcomes",
     "single_scenario",

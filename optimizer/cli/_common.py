@@ -3,8 +3,9 @@
 Options are declared once here and added to each command's parser:
 
 * :func:`add_solve_options` — ``--time-limit``, ``--mip-gap``, ``--threads``, ``--seed``,
-  ``--diagnose-time-limit`` (and ``--write-model`` / ``--verbose`` where asked), read back
-  by :func:`solve_options` into one validated :class:`~optimizer.options.SolveOptions`;
+  ``--diagnose-time-limit`` (and ``--write-model`` / ``--verbose`` / ``--progress`` where
+  asked), read back by :func:`solve_options` into one validated
+  :class:`~optimizer.options.SolveOptions` (and by :func:`progress_printer`);
 * :func:`add_decision_options` — ``--force KIND=ID`` / ``--forbid KIND=ID`` (repeatable),
   read back by :func:`decisions`;
 * :func:`add_override_options` — ``--set`` / ``--variant``, applied by :func:`load_with_overrides`;
@@ -24,7 +25,8 @@ turns into exit 2; an output that exists raises :class:`~optimizer.files.OutputE
 from __future__ import annotations
 
 import argparse
-from collections.abc import Sequence
+import sys
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -79,6 +81,7 @@ def add_solve_options(
     write_model: bool = False,
     verbose: bool = False,
     diagnose: bool = True,
+    progress: bool = False,
 ) -> None:
     """Declare the solver settings; ``each`` names what they apply to ("each solve", "the run").
 
@@ -101,6 +104,11 @@ def add_solve_options(
         g.add_argument("--write-model", metavar="FILE.mps", help="write the built model (MPS or LP by extension)")
     if verbose:
         g.add_argument("--verbose", action="store_true", help="show the HiGHS log")
+    if progress:
+        g.add_argument("--progress", action=argparse.BooleanOptionalAction, default=None,
+                       help=f"print a progress line to stderr at most every {PROGRESS_EVERY_S:g} s while HiGHS searches: "
+                       "seconds, best plan's cost, best bound and their gap (default: on when stderr is a terminal, "
+                       "unless --quiet or --verbose, whose HiGHS log shows the same numbers)")
 
 
 def solve_options(args: argparse.Namespace) -> SolveOptions:
@@ -111,6 +119,36 @@ def solve_options(args: argparse.Namespace) -> SolveOptions:
                             diagnose_time_limit=args.diagnose_time_limit, verify=bool(getattr(args, "verify", False)))
     except ValueError as exc:
         raise UsageError(f"invalid option: {exc}") from None
+
+
+PROGRESS_EVERY_S = 5.0
+"""Seconds between two progress lines (``optimizer.solver.progress.REPORT_EVERY_S``)."""
+
+
+def progress_printer(args: argparse.Namespace, currency: str = "USD") -> Callable[[dict[str, float | None]], None] | None:
+    """The function that prints ``dcplan solve``'s progress lines to stderr, or None when
+    they are not wanted: ``--progress`` / ``--no-progress``, else only when stderr is a
+    terminal and neither ``--quiet`` nor ``--verbose`` is given."""
+    wanted = getattr(args, "progress", None)
+    if wanted is None:
+        wanted = sys.stderr.isatty() and not getattr(args, "quiet", False) and not getattr(args, "verbose", False)
+    if not wanted:
+        return None
+
+    def show(point: dict[str, float | None]) -> None:
+        print(progress_line(point, currency), file=sys.stderr, flush=True)
+
+    return show
+
+
+def progress_line(point: dict[str, float | None], currency: str = "USD") -> str:
+    """``progress   12 s  plan 13.656 M USD  bound 13.601 M USD  gap 0.40 %`` (``n/a`` while
+    there is no plan or bound)."""
+    from optimizer.results.format import money, pct
+
+    gap = point.get("gap")
+    return (f"progress {point.get('seconds') or 0.0:7.0f} s  plan {money(point.get('incumbent'), currency, decimals=3)}  "
+            f"bound {money(point.get('bound'), currency, decimals=3)}  gap {'n/a' if gap is None else pct(100 * gap, 2)}")
 
 
 # ----------------------------------------------------------------------------- parser

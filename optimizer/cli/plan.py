@@ -1,7 +1,8 @@
 """Commands ``dcplan validate``, ``dcplan solve`` and ``dcplan diagnose``.
 
 ``validate FILE`` lists every problem of an instance (exit 2) or summarises it (exit 0);
-``solve FILE [--out DIR]`` solves it, prints the plan and writes its tables;
+``solve FILE [--out DIR]`` solves it, prints the plan and writes its tables (and, on a
+terminal or with ``--progress``, a progress line on stderr every few seconds of the search);
 ``diagnose FILE`` explains which hard rules cannot hold together (exit 3 if some cannot).
 Exit codes: :mod:`optimizer.cli._common`.
 """
@@ -28,6 +29,7 @@ from optimizer.cli._common import (
     decisions,
     exit_code,
     load_with_overrides,
+    progress_printer,
     risk,
     solve_options,
 )
@@ -45,7 +47,7 @@ def register(sub: Any) -> None:
     add_output_options(s, out_help="write every table as CSV and summary.json into DIR", formats=("csv", "xlsx", "parquet"),
                        format_help="tables in --out DIR: csv (default), xlsx (one workbook plan.xlsx) or parquet",
                        decisions=True)
-    add_solve_options(s, diagnose_default=60.0, each="the solve", write_model=True, verbose=True)
+    add_solve_options(s, diagnose_default=60.0, each="the solve", write_model=True, verbose=True, progress=True)
     s.add_argument("--verify", action="store_true", help="re-check the plan with the independent verifier")
     add_risk_option(s)
     add_decision_options(s)
@@ -103,7 +105,7 @@ def solve(args: argparse.Namespace) -> int:
     t0 = time.perf_counter()
     inst = load_with_overrides(args, dec)
     load_s = time.perf_counter() - t0
-    plan = solve_instance(inst, options, decisions=dec, risk=rsk)
+    plan = solve_instance(inst, options, decisions=dec, risk=rsk, progress=progress_printer(args, inst.horizon.currency))
     plan.seconds = {"load": load_s, **plan.seconds}
     plan.instance_file = str(Path(args.file).resolve())
     if args.quiet:

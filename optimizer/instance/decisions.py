@@ -83,8 +83,8 @@ class Decisions:
         fixed = Decisions.from_builds(tables["builds"])
         gb = tables.get("generator_builds")
         pw = tables.get("power")
-        built = tuple((str(r.site), str(r.source), str(r.decision_period), float(r.mw))
-                      for r in (gb.itertuples() if gb is not None else ()))
+        rows: Iterable[Any] = gb.itertuples() if gb is not None else ()  # named tuples, one field per column
+        built = tuple((str(r.site), str(r.source), str(r.decision_period), float(r.mw)) for r in rows)
         kept: list[tuple[str, str, str, float]] = []
         contract: list[tuple[str, str, float]] = []
         if pw is not None and not pw.empty:
@@ -92,8 +92,8 @@ class Decisions:
             for r in first.itertuples():
                 if r.kind in ("onsite", "battery"):
                     kept.append((str(r.site), str(r.source), str(r.period), float(r.mw_available)))
-            for (site, source), rows in first[first["kind"] == "ppa"].groupby(["site", "source"]):
-                contract.append((str(site), str(source), float(rows["mw_available"].max())))
+            for (site, source), ppa in first[first["kind"] == "ppa"].groupby(["site", "source"]):
+                contract.append((str(site), str(source), float(ppa["mw_available"].astype(float).max())))
         return Decisions(fixed.force, fixed.forbid, fixed.fixed_builds, FixedPower(built, tuple(kept), tuple(contract)))
 
     def problems(self, inst: Instance, labels: tuple[str, str] = ("--force", "--forbid")) -> list[Problem]:

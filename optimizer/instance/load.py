@@ -1,7 +1,7 @@
 """Load stage: read an instance file of any format into a validated :class:`Instance`.
 
 :func:`load_instance` is the entry point: a YAML or JSON file is parsed as text
-(:mod:`optimizer.instance.io.text`: data only, ``yaml.safe_load``, files above
+(:mod:`optimizer.instance.io.text`: data only, libyaml's C parser, aliases bounded, files above
 :data:`MAX_FILE_BYTES` refused), an Excel workbook or a folder of CSV tables is read by
 :mod:`optimizer.instance.io.tables`. Either way the data goes through one validation
 pipeline (:mod:`optimizer.instance.validate`), and all problems — syntax, schema and

@@ -56,10 +56,11 @@ class Supply:
 
     def firming_share(self, s: str, g: str) -> float:
         """Share of generator ``g``'s MW that counts as firm during a curtailment event of site ``s``:
-        1 for on-site generation, ``min(1, duration / event length)`` for a battery."""
+        its availability for on-site generation (a unit out for maintenance cannot firm the site),
+        ``min(1, duration / event length)`` for a battery."""
         src = self.generators[s, g]
         if src.kind != "battery":
-            return 1.0
+            return src.availability
         return min(1.0, (src.duration_hours or 0.0) / self.event_hours(s))
 
 

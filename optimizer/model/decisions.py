@@ -13,6 +13,8 @@ Forbidden choices are not constraints: their variables are never created
 
 from __future__ import annotations
 
+from typing import Any
+
 import pyomo.environ as pyo
 
 from .context import Context
@@ -67,9 +69,11 @@ def _fix_power(m: pyo.ConcreteModel, ctx: Context) -> None:
     """Fix generator MW built and kept and PPA MW signed to the given plan (0 where not listed)."""
     fp = ctx.prep.decisions.fixed_power
     assert fp is not None
-    for comp, values in ((m.generator_built_mw, {(s, g, d): mw for s, g, d, mw in fp.built_mw}),
-                         (m.generator_kept_mw, {(s, g, p): mw for s, g, p, mw in fp.kept_mw}),
-                         (m.ppa_contract_mw, {(s, g): mw for s, g, mw in fp.contract_mw})):
+    fixed: list[tuple[Any, dict[tuple[str, ...], float]]] = [
+        (m.generator_built_mw, {(s, g, d): mw for s, g, d, mw in fp.built_mw}),
+        (m.generator_kept_mw, {(s, g, p): mw for s, g, p, mw in fp.kept_mw}),
+        (m.ppa_contract_mw, {(s, g): mw for s, g, mw in fp.contract_mw})]
+    for comp, values in fixed:
         for key in values:
             if key not in comp and values[key] > 1e-9:
                 ctx.prep.impossible.append(f"fixed {comp.name} {':'.join(key)} = {values[key]:g} MW is not an eligible choice")

@@ -17,7 +17,8 @@ some choice of :math:`g` is usable.
 
 :math:`\bar X_{sg}` is the permit cap (``mw``). A bridge is retired by keeping less than was
 built: retired MW pay no fixed O&M and never come back. Kept on-site generation counts
-toward the site's power (``grid_limit``) and as firm power during curtailment; a battery
+toward the site's power (``grid_limit``) and, times its availability, as firm power during
+curtailment; a battery
 counts only as firm power during curtailment, at :math:`\beta_{sg}=\min(1, \text{duration}
 / \text{event length})` of its MW (:mod:`optimizer.model.supply`).
 

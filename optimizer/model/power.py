@@ -10,13 +10,14 @@ share :math:`\iota_k` of it, so idle capacity costs energy.
 
     \sum_q \ell_{sqpw} = L_{spw},\qquad \ell_{sqpw} \le \mathrm{cap}_{sqp}             \quad\text{(load\_split, pool\_capacity\_limit)}
 
-    \sum_q \frac{\mathrm{PUE}_q}{\rho_q}\,\ell_{sqpw} \le G_{sp} + F_{sp} + \sum_{g\ \mathrm{onsite}} A_{sgp}   \quad\text{(grid\_limit)}
+    \sum_q \frac{\mathrm{PUE}_q}{\rho_q}\,\ell_{sqpw} \le G_{sp} + F_{sp} + \sum_{g\ \mathrm{onsite}} \alpha_g A_{sgp}   \quad\text{(grid\_limit)}
 
     \mathrm{fac}_{spw} = \sum_q \mathrm{PUE}_q\,\ell_{sqpw}                            \quad\text{(facility power, MW)}
 
 :math:`G_{sp}` is the firm grid connection (``grid_mw``), :math:`F_{sp}` the flexible
 (curtailable) connection's MW in its term, :math:`A_{sgp}` the on-site generation kept
-(:mod:`optimizer.model.generation`): outside curtailment events the site may use all of them;
+(:mod:`optimizer.model.generation`) at its availability :math:`\alpha_g` (as during events, so a
+flexible connection that is not used never tightens the plan): outside curtailment events the site may use all of them;
 during events only the firm ones (:mod:`optimizer.model.supply`).
 With one pool the split variables :math:`\ell` are not created (:math:`\ell = L`).
 ``grid_limit`` is omitted where the draw is constant (existing idle units only; a draw
@@ -70,7 +71,7 @@ def add(m: pyo.ConcreteModel, ctx: Context) -> None:
         draw = sum(q.pue / q.usable_grid_share * ctx.pool_load_mw[s, q.id, p, w] for q in prep.pools[s])
         if pyo.is_constant(draw):  # only existing idle units: nothing to decide
             return pyo.Constraint.Skip
-        onsite = sum(ctx.generator_mw[s, g, p] for (s2, g), src in prep.supply.generators.items()
+        onsite = sum(src.availability * ctx.generator_mw[s, g, p] for (s2, g), src in prep.supply.generators.items()
                      if s2 == s and src.kind == "onsite" and (s, g, p) in ctx.generator_mw)
         return draw <= prep.grid_mw[s, p] + prep.supply.flexible_mw[s, p] + onsite
 

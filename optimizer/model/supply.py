@@ -31,8 +31,9 @@ must fall to its firm power during events: busy units that pause (:math:`v_{skpw
       \le G_{sp} + \sum_{g} \beta_{sg} A_{sgp}                                    \quad\text{(curtailment\_firm\_supply)}
 
 with :math:`\kappa_s=\min_q \mathrm{PUE}_q/\rho_q` (the smallest relief a paused unit can
-give, so the row is conservative on multi-pool sites) and :math:`\beta_{sg}` 1 for on-site
-generation, :math:`\min(1, \text{duration}/\text{event length})` for a battery.
+give, so the row is conservative on multi-pool sites) and :math:`\beta_{sg}` the availability
+:math:`\alpha_g` for on-site generation (a unit out for maintenance cannot firm the site),
+:math:`\min(1, \text{duration}/\text{event length})` for a battery.
 
 **Emissions** per rule :math:`r`, period and scenario, in tonnes per year over the sites of
 its jurisdiction: :math:`E_{rpw} = 8760\sum_s\big(\epsilon^G_s t_{spw} + \sum_f \epsilon_f e_{sfpw}
@@ -59,6 +60,7 @@ from typing import Any
 import pyomo.environ as pyo
 
 from optimizer.instance.derive import HOURS_PER_YEAR
+from optimizer.instance.supply import EmissionLimit
 
 from .context import Context
 
@@ -189,7 +191,8 @@ def _add_emissions(m: pyo.ConcreteModel, ctx: Context, at: list[SPW],
     for sc in prep.scenarios:
         for r in sc.emissions:
             tonnes = sum(by_spw.get((s, r.period, sc.id), 0) for s in r.sites)
-            if pyo.is_constant(tonnes):
+            if pyo.is_constant(tonnes):  # nothing the plan can change (existing units' idle draw only, or none)
+                _given_emissions(ctx, sc.id, r, float(pyo.value(tonnes)))
                 continue
             if r.price_usd_per_t:
                 ctx.annual("carbon_price", r.period, sc.id, r.price_usd_per_t * tonnes)
@@ -205,3 +208,18 @@ def _add_emissions(m: pyo.ConcreteModel, ctx: Context, at: list[SPW],
     penalty = {(e.label, e.period, sc.id): e.penalty_usd_per_t for sc in prep.scenarios for e in sc.emissions}
     for (label, p, w) in soft:
         ctx.annual("emission_excess_penalty", p, w, penalty[label, p, w] * m.emission_excess[label, p, w])
+
+
+def _given_emissions(ctx: Context, w: str, r: EmissionLimit, tonnes: float) -> None:
+    """Emissions the plan cannot change: their carbon price and soft-cap excess are charged as
+    constants; a hard cap they break is reported as infeasible before solving."""
+    if r.price_usd_per_t and tonnes:
+        ctx.annual("carbon_price", r.period, w, r.price_usd_per_t * tonnes)
+    if r.cap_t_per_year is None or tonnes <= r.cap_t_per_year + 1e-9:
+        return
+    if r.hard:
+        ctx.prep.impossible.append(
+            f"scenario '{w}': emission cap '{r.label}' ({r.cap_t_per_year:g} tCO2/year in {r.jurisdiction}, {r.period}) "
+            f"cannot be met: the emissions there are fixed at {tonnes:g} tCO2/year")
+    else:
+        ctx.annual("emission_excess_penalty", r.period, w, r.penalty_usd_per_t * (tonnes - r.cap_t_per_year))

@@ -183,11 +183,12 @@ TABLES: dict[str, tuple[Column, ...]] = {
         Column("grid_mw", "MW", "Grid connection of the site in the period (0 before grid_available_from)."),
         Column("grid_drawn_mw", "MW", "Power drawn from the grid: the facility power (IT load × PUE of each pool) "
                                       "less on-site generation."),
-        Column("grid_capacity_held_mw", "MW", "Grid connection held for the site: facility power / usable grid share of "
+        Column("grid_capacity_held_mw", "MW", "Power capacity held for the site: facility power / usable grid share of "
                                               "each pool, i.e. the power drawn plus the headroom the redundancy rule keeps "
-                                              "unused; this is what the grid limit bounds."),
+                                              "unused, whatever source supplies it; this is what the grid limit bounds "
+                                              "(by power_limit_mw: firm and flexible grid plus on-site generation kept)."),
         Column("power_limit_mw", "MW", "What the grid limit allows outside curtailment events: the firm grid, the "
-                                       "flexible grid MW in their term and the on-site generation kept."),
+                                       "flexible grid MW in their term and the on-site generation kept times its availability."),
         Column("grid_held_pct", "%", "grid_capacity_held_mw as a percentage of power_limit_mw (0 without power); "
                                      "equal to the share of the grid connection when the site has no other source."),
     ),

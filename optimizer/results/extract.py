@@ -229,7 +229,7 @@ def _site_power(m: pyo.ConcreteModel, ctx: Context) -> list[list[Any]]:
                 gen = sum(v(m.generated_mw[s.id, g, p, w]) for g, _src in onsite
                           if hasattr(m, "generated_mw") and (s.id, g, p, w) in m.generated_mw)
                 limit = grid + prep.supply.flexible_mw[s.id, p] + sum(
-                    v(ctx.generator_mw[s.id, g, p]) for g, _src in onsite if (s.id, g, p) in ctx.generator_mw)
+                    src.availability * v(ctx.generator_mw[s.id, g, p]) for g, src in onsite if (s.id, g, p) in ctx.generator_mw)
                 rows.append([s.id, p, w, _r(built), _r(name_mw[s.id, p, w]), _r(load), _r(fac), grid, _r(fac - gen), _r(held),
                              _r(limit), _r(100.0 * held / limit) if limit > 0 else 0.0])
     return rows

@@ -85,3 +85,34 @@ def mw(x: float) -> str:
 def pct(x: float | None, decimals: int = 1) -> str:
     """A percentage already in percent: ``41.6 %``."""
     return "n/a" if x is None else f"{x:.{decimals}f} %"
+
+
+def energy(x: float | None) -> str:
+    """Energy from MWh: ``950 MWh``, ``87.6 GWh``, ``1.234 TWh`` (four significant digits); ``n/a`` for None or NaN."""
+    if x is None or (isinstance(x, float) and math.isnan(x)):
+        return "n/a"
+    for div, unit in ((1e6, "TWh"), (1e3, "GWh")):
+        if abs(x) >= div:
+            return f"{number(x / div)} {unit}"
+    return f"{number(x)} MWh"
+
+
+def per_mwh(x: float | None, cur: str = "USD") -> str:
+    """A price per MWh: ``45.6 USD/MWh`` (four significant digits); ``n/a`` for None or NaN."""
+    if x is None or (isinstance(x, float) and math.isnan(x)):
+        return "n/a"
+    return f"{number(x)} {cur}/MWh"
+
+
+def tonnes(x: float | None) -> str:
+    """Tonnes of CO2: ``1,234 tCO2``, ``0.5 tCO2``; ``n/a`` for None or NaN."""
+    if x is None or (isinstance(x, float) and math.isnan(x)):
+        return "n/a"
+    return f"{number(x)} tCO2"
+
+
+def years(x: float | None) -> str:
+    """A duration in years: ``1 year``, ``2.5 years``; ``n/a`` for None or NaN."""
+    if x is None or (isinstance(x, float) and math.isnan(x)):
+        return "n/a"
+    return f"{number(x)} year" + ("" if abs(x - 1) < 1e-9 else "s")

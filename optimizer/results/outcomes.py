@@ -18,6 +18,23 @@ unit / 1000), so a 5.5 kW server counts for 1/100 of a 559 kW rack, and units do
 Over several periods both are shares of MW-years (each period weighted by its length); over
 scenarios, shares of the expected MW-years (not the mean of the shares).
 
+**Power** (:func:`time_to_power`, :func:`energy_by_source`, :func:`power_summary`), from the
+``time_to_power``, ``power``, ``costs`` and ``emissions`` tables only:
+
+- *time to power* of a site in a scenario: the ``time_to_power`` row of a site with IT load —
+  first period with IT load, the sources delivering energy then, the first period with a firm
+  grid connection and ``years_before_firm_grid`` (what flexible grid, on-site generation and
+  PPAs gained). Sites never loaded in the horizon have none.
+- *energy by source*: ``power.energy_mwh`` summed over periods by kind of source (and by
+  site), probability-weighted over scenarios.
+- *effective energy price* (:data:`ENERGY_PRICE`), per site and over all sites: sum of
+  ``power.energy_cost_usd`` / sum of ``power.energy_mwh`` (undiscounted, all periods, expected
+  over scenarios) — before subsidies, without carbon prices, generator capex or fixed O&M.
+- *all-in energy price* (:data:`ALL_IN_PRICE`), over all sites only (the ``costs`` table has no
+  site): the same with the undiscounted ``generator_capex`` and ``generator_fom`` of ``costs``
+  added to the energy cost — still before subsidies and without carbon prices.
+- *emissions per year*: ``emissions.co2_t_per_year`` per rule and period, expected over scenarios.
+
 **Cost and risk** (:func:`objective_name`, :func:`plan_cvar`): the *expected cost* is the
 probability-weighted discounted cost of the ``costs`` table (``Plan.expected_cost``); under
 a risk setting ``cvar:ALPHA:WEIGHT`` the solver minimises the *risk objective*
@@ -27,7 +44,8 @@ is the expected discounted cost of the worst ``1 - ALPHA`` of the scenario proba
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+import math
+from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
@@ -293,3 +311,151 @@ def energy_subsidies(tables: dict[str, pd.DataFrame], inst: Instance) -> pd.Data
         if len(g) or len(h):
             rows.append([p, int(g["scope"].nunique()), per_year, disc])
     return pd.DataFrame(rows, columns=["period", "sites", "usd_per_year", "discounted_usd"])
+
+
+# ----------------------------------------------------------------------------- power
+SOURCE_KINDS = ("grid_firm", "grid_flexible", "ppa", "onsite", "battery")
+"""Kinds of power source (``power.kind``), in the order they are shown."""
+
+ENERGY_PRICE = "effective energy price"
+ENERGY_PRICE_MEANS = ("energy cost / MWh delivered, undiscounted, before subsidies; excludes carbon prices, "
+                      "generator capex and fixed O&M")
+ALL_IN_PRICE = "all-in energy price"
+ALL_IN_PRICE_MEANS = ("energy cost + generator capex + generator fixed O&M / MWh delivered, undiscounted, before "
+                      "subsidies; excludes carbon prices")
+
+
+def _text(x: Any) -> str | None:
+    return None if x is None or (isinstance(x, float) and math.isnan(x)) or x == "" else str(x)
+
+
+def _num(x: Any) -> float | None:
+    try:
+        v = float(x)
+    except (TypeError, ValueError):
+        return None
+    return None if math.isnan(v) else v
+
+
+def time_to_power(tables: dict[str, pd.DataFrame]) -> list[dict[str, Any]]:
+    """Time to power of every site with IT load, per scenario, in the ``time_to_power`` table's order:
+    ``site``, ``scenario``, ``first_period``, ``sources`` (a list of source ids), ``firm_grid_period``
+    (None: no firm grid in the horizon) and ``years_before_firm_grid`` (None if that is None)."""
+    ttp = tables.get("time_to_power")
+    if ttp is None or len(ttp) == 0:
+        return []
+    out = []
+    for r in ttp.itertuples():
+        first = _text(r.first_period)
+        if first is None:
+            continue
+        out.append({"site": str(r.site), "scenario": str(r.scenario), "first_period": first,
+                    "sources": [x for x in (_text(r.sources) or "").split(",") if x],
+                    "firm_grid_period": _text(r.firm_grid_period), "years_before_firm_grid": _num(r.years_before_firm_grid)})
+    return out
+
+
+def source_kinds(tables: dict[str, pd.DataFrame]) -> dict[tuple[str, str], str]:
+    """(site, source id) -> kind of source, from the ``power`` table."""
+    pw = tables.get("power")
+    if pw is None or len(pw) == 0:
+        return {}
+    return {(str(s), str(f)): str(k) for s, f, k in zip(pw["site"], pw["source"], pw["kind"], strict=True)}
+
+
+def sources_text(site: str, sources: list[str], kinds: dict[tuple[str, str], str]) -> str:
+    """Source ids as shown: ``gas (onsite), flex (grid_flexible), grid_firm`` (the kind beside an id that is
+    not its kind; ``kinds`` from :func:`source_kinds`); ``none`` for no source."""
+    return ", ".join(f if kinds.get((site, f), f) == f else f"{f} ({kinds[site, f]})" for f in sources) or "none"
+
+
+def _kind_order(kinds: Any) -> list[str]:
+    seen = {str(k) for k in kinds}
+    return [k for k in SOURCE_KINDS if k in seen] + sorted(seen - set(SOURCE_KINDS))
+
+
+def energy_by_source(tables: dict[str, pd.DataFrame], inst: Instance) -> pd.DataFrame:
+    """``energy_mwh``, ``energy_cost_usd`` and ``co2_t`` of the ``power`` table summed over periods per site and
+    kind of source, probability-weighted over scenarios; one row per (site, kind) the table has."""
+    cols = ["site", "kind", "energy_mwh", "energy_cost_usd", "co2_t"]
+    pw = tables.get("power")
+    if pw is None or len(pw) == 0:
+        return pd.DataFrame(columns=cols)
+    w = pw["scenario"].map(scenario_probabilities(inst)).fillna(0.0).astype(float)
+    d = pw[["site", "kind"]].astype(str)
+    for c in cols[2:]:
+        d[c] = pd.to_numeric(pw[c], errors="coerce").fillna(0.0) * w
+    return d.groupby(["site", "kind"], as_index=False, sort=False)[cols[2:]].sum()
+
+
+def usd_per_mwh(cost_usd: float, mwh: float) -> float | None:
+    """Cost / energy, None without energy."""
+    return cost_usd / mwh if mwh > 1e-9 else None
+
+
+def energy_mix(tables: dict[str, pd.DataFrame], inst: Instance) -> dict[str, Any]:
+    """Energy by source, MWh (``summary.json`` ``energy_by_source_mwh``): ``all_sites`` (kind -> MWh) and
+    ``by_site`` (site -> kind -> MWh), from :func:`energy_by_source`."""
+    e = energy_by_source(tables, inst)
+    kinds = _kind_order(e["kind"])
+    total = e.groupby("kind")["energy_mwh"].sum()
+    by_site: dict[str, dict[str, float]] = {}
+    for s, g in e.groupby("site", sort=False):
+        mine = g.groupby("kind")["energy_mwh"].sum()
+        by_site[str(s)] = {k: float(mine[k]) for k in kinds if k in mine.index}
+    return {"all_sites": {k: float(total[k]) for k in kinds}, "by_site": by_site}
+
+
+def energy_prices(tables: dict[str, pd.DataFrame], inst: Instance) -> dict[str, Any]:
+    """:data:`ENERGY_PRICE` (``summary.json`` ``effective_usd_per_mwh``): ``all_sites`` and ``by_site``,
+    USD/MWh (None without energy)."""
+    e = energy_by_source(tables, inst)
+    by = e.groupby("site", sort=False)[["energy_cost_usd", "energy_mwh"]].sum()
+    return {"all_sites": usd_per_mwh(float(e["energy_cost_usd"].sum()), float(e["energy_mwh"].sum())),
+            "by_site": {str(s): usd_per_mwh(float(r.energy_cost_usd), float(r.energy_mwh)) for s, r in by.iterrows()}}
+
+
+def all_in_price(tables: dict[str, pd.DataFrame], inst: Instance) -> float | None:
+    """:data:`ALL_IN_PRICE` over all sites, USD/MWh (None without energy)."""
+    e = energy_by_source(tables, inst)
+    c = tables.get("costs")
+    extra = 0.0
+    if c is not None and len(c):
+        g = c[c["category"].isin(["generator_capex", "generator_fom"])]
+        w = g["scenario"].map(scenario_probabilities(inst)).fillna(0.0).astype(float)
+        extra = float((pd.to_numeric(g["undiscounted_usd"], errors="coerce").fillna(0.0) * w).sum())
+    return usd_per_mwh(float(e["energy_cost_usd"].sum()) + extra, float(e["energy_mwh"].sum()))
+
+
+def emissions_per_year(tables: dict[str, pd.DataFrame], inst: Instance) -> pd.DataFrame:
+    """Per emission rule and period: ``co2_t_per_year`` and ``excess_t_per_year`` expected over scenarios, with
+    the rule's ``jurisdiction``, ``cap_t_per_year`` (None: price only) and ``price_usd_per_t``."""
+    cols = ["rule", "jurisdiction", "period", "co2_t_per_year", "cap_t_per_year", "price_usd_per_t", "excess_t_per_year"]
+    em = tables.get("emissions")
+    if em is None or len(em) == 0:
+        return pd.DataFrame(columns=cols)
+    w = em["scenario"].map(scenario_probabilities(inst)).fillna(0.0).astype(float)
+    d = em.assign(co2_t_per_year=pd.to_numeric(em["co2_t_per_year"], errors="coerce").fillna(0.0) * w,
+                  excess_t_per_year=pd.to_numeric(em["excess_t_per_year"], errors="coerce").fillna(0.0) * w)
+    out = d.groupby(["rule", "period"], as_index=False, sort=False).agg(
+        jurisdiction=("jurisdiction", "first"), co2_t_per_year=("co2_t_per_year", "sum"),
+        cap_t_per_year=("cap_t_per_year", "first"), price_usd_per_t=("price_usd_per_t", "first"),
+        excess_t_per_year=("excess_t_per_year", "sum"))
+    out["cap_t_per_year"] = [_num(x) for x in out["cap_t_per_year"]]
+    return out[cols]
+
+
+def power_summary(tables: dict[str, pd.DataFrame], inst: Instance) -> dict[str, Any]:
+    """The power figures of ``summary.json``: ``time_to_power`` (:func:`time_to_power`),
+    ``energy_by_source_mwh`` (:func:`energy_mix`), ``effective_usd_per_mwh`` (:func:`energy_prices`),
+    ``all_in_usd_per_mwh`` (:func:`all_in_price`) and, with emission rules, ``emissions_t_per_year``
+    (rule -> period -> expected tCO2 per year)."""
+    out: dict[str, Any] = {"time_to_power": time_to_power(tables), "energy_by_source_mwh": energy_mix(tables, inst),
+                           "effective_usd_per_mwh": energy_prices(tables, inst),
+                           "all_in_usd_per_mwh": all_in_price(tables, inst)}
+    em = emissions_per_year(tables, inst)
+    if len(em):
+        out["emissions_t_per_year"] = {str(r): {str(p): float(x) for p, x in zip(g["period"], g["co2_t_per_year"],
+                                                                                 strict=True)}
+                                       for r, g in em.groupby("rule", sort=False)}
+    return out

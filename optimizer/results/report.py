@@ -7,15 +7,26 @@ from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
-from optimizer.results.format import money, units
+from optimizer.results.format import energy, money, pct, per_mwh, tonnes, units, years
 from optimizer.results.outcomes import (
+    ALL_IN_PRICE,
+    ALL_IN_PRICE_MEANS,
+    ENERGY_PRICE,
+    ENERGY_PRICE_MEANS,
     IDLE_CAPACITY,
     IDLE_DEFINITION,
     IDLE_SYSTEMS,
+    all_in_price,
+    emissions_per_year,
+    energy_mix,
+    energy_prices,
     energy_subsidies,
     headline_costs,
     plan_warnings,
     scenario_outcomes,
+    source_kinds,
+    sources_text,
+    time_to_power,
 )
 
 if TYPE_CHECKING:
@@ -23,7 +34,8 @@ if TYPE_CHECKING:
 
 
 def plan_text(plan: Plan) -> str:
-    """The plan as text: status and cost, then (with a solution) outcomes, builds, fleet, policies and costs."""
+    """The plan as text: status and cost, then (with a solution) outcomes, builds, time to power and energy by
+    source, fleet, policies and costs."""
     lines = _headline(plan)
     if not plan.has_solution:
         return "\n".join(lines)
@@ -34,6 +46,7 @@ def plan_text(plan: Plan) -> str:
     if multi:
         lines += _outcomes_by_scenario(plan, outcomes)
     lines += _builds(plan)
+    lines += _time_to_power(plan) + _energy(plan)
     for w in scen:
         lines += _operations(plan, w, f" — scenario {w}" if multi else "", outcomes)
     lines += _policies(plan)
@@ -86,6 +99,56 @@ def _builds(plan: Plan) -> list[str]:
     for r in _rows(builds):
         lines.append(f"  {r.site} ({kinds[r.site]}): {r.option}, {r.it_mw:g} MW IT, decided {r.decision_period}, "
                      f"online {r.online_period}, capex {money(r.capex_usd, cur)}")
+    return lines
+
+
+def _time_to_power(plan: Plan) -> list[str]:
+    """Per site with IT load: the first period with load, the sources delivering energy then, and the years
+    before its firm grid connection; scenarios that differ are listed apart (``[scenario, ...]``)."""
+    ttp = time_to_power(plan.tables)
+    if not ttp:
+        return []
+    kinds = source_kinds(plan.tables)
+    lines = ["", "Time to power (first period with IT load, sources delivering energy then):"]
+    for site in [s.id for s in plan.instance.sites]:
+        groups: dict[tuple[Any, ...], list[str]] = {}
+        for r in ttp:
+            if r["site"] == site:
+                key = (r["first_period"], tuple(r["sources"]), r["firm_grid_period"], r["years_before_firm_grid"])
+                groups.setdefault(key, []).append(r["scenario"])
+        for (first, sources, firm, gain), scen in groups.items():
+            tag = f" [{', '.join(scen)}]" if len(groups) > 1 else ""
+            src = sources_text(site, list(sources), kinds)
+            if firm is None:
+                then = "; no firm grid within the horizon"
+            else:
+                then = f", {years(gain)} before firm grid ({firm})" if gain else f"; firm grid from {firm}"
+            lines.append(f"  {site}{tag}: {first} on {src}{then}")
+    return lines
+
+
+def _energy(plan: Plan) -> list[str]:
+    """Energy by kind of source over all periods (MWh and share), the effective and all-in energy prices, and
+    emissions per year of each emission rule; expected over scenarios."""
+    cur = plan.instance.horizon.currency
+    mix = energy_mix(plan.tables, plan.instance)["all_sites"]
+    total = sum(mix.values())
+    if total <= 1e-9:
+        return []
+    exp = ", expected over scenarios" if len(plan.instance.scenarios) > 1 else ""
+    parts = ", ".join(f"{k} {energy(x)} ({pct(100 * x / total)})" for k, x in mix.items() if x > 1e-9)
+    price, all_in = energy_prices(plan.tables, plan.instance)["all_sites"], all_in_price(plan.tables, plan.instance)
+    lines = [f"Energy by source (all periods{exp}): {parts}", f"  {ENERGY_PRICE} {per_mwh(price, cur)} ({ENERGY_PRICE_MEANS})"]
+    if all_in is not None and price is not None and abs(all_in - price) > 1e-9:  # generator capex or fixed O&M
+        lines.append(f"  {ALL_IN_PRICE} {per_mwh(all_in, cur)} ({ALL_IN_PRICE_MEANS})")
+    em = emissions_per_year(plan.tables, plan.instance)
+    if len(em):
+        lines.append("Emissions per year" + (" (expected over scenarios)" if exp else "") + ":")
+        for rule, g in em.groupby("rule", sort=False):
+            r0 = g.iloc[0]
+            cap = "" if r0["cap_t_per_year"] is None else f" (cap {tonnes(r0['cap_t_per_year'])})"
+            per = ", ".join(f"{p} {tonnes(x)}" for p, x in zip(g["period"], g["co2_t_per_year"], strict=True))
+            lines.append(f"  {rule} ({r0['jurisdiction']}){cap}: {per}")
     return lines
 
 

@@ -7,17 +7,25 @@ finished. An existing folder is replaced only with ``overwrite=True`` (:mod:`opt
 Formats (``fmt``): ``csv`` (default) — one ``<table>.csv`` per table; ``xlsx`` — one
 workbook ``plan.xlsx`` with one sheet per table and a ``summary`` sheet; ``parquet`` — one
 ``<table>.parquet`` per table. ``summary.json`` is written in every format.
+
+``summary.json`` is :meth:`Plan.summary <optimizer.plan.Plan.summary>` plus the power figures of
+:func:`optimizer.results.outcomes.power_summary` (time to power, energy by source, effective
+and all-in energy prices, emissions per year) and, when the plan carries a solve history, its
+``progress`` (a list of ``{seconds, incumbent, bound, gap}``).
 """
 
 from __future__ import annotations
 
+import dataclasses
 import json
+import math
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
 from optimizer.files import atomic_folder
+from optimizer.results.outcomes import power_summary
 
 if TYPE_CHECKING:
     from optimizer.plan import Plan
@@ -36,7 +44,7 @@ def write_plan(plan: Plan, out_dir: str | Path, overwrite: bool = False, fmt: st
         _require("openpyxl", "xlsx")
     out = Path(out_dir)
     with atomic_folder(out, overwrite) as tmp:
-        summary = plan.summary()
+        summary = plan_summary(plan)
         if fmt == "csv":
             for name, df in plan.tables.items():
                 df.to_csv(tmp / f"{name}.csv", index=False)
@@ -47,6 +55,47 @@ def write_plan(plan: Plan, out_dir: str | Path, overwrite: bool = False, fmt: st
             _write_workbook(plan.tables, summary, tmp / WORKBOOK)
         (tmp / "summary.json").write_text(json.dumps(summary, indent=2, default=str) + "\n")
     return out
+
+
+PROGRESS_KEYS = ("seconds", "incumbent", "bound", "gap")
+
+
+def plan_summary(plan: Plan) -> dict[str, Any]:
+    """What ``summary.json`` holds: ``plan.summary()``, the power figures (:func:`power_summary`; keys the
+    plan's summary already has are kept) and ``progress`` when ``plan.progress`` is not None."""
+    summary = plan.summary()
+    for key, value in power_summary(plan.tables, plan.instance).items():
+        summary.setdefault(key, value)
+    progress = getattr(plan, "progress", None)
+    if progress is not None and "progress" not in summary:
+        summary["progress"] = progress_rows(progress)
+    return summary
+
+
+def progress_rows(progress: Any) -> list[dict[str, float | None]]:
+    """A solve history as JSON rows ``{seconds, incumbent, bound, gap}``, from dicts, dataclasses, named tuples,
+    tuples in that order or a DataFrame; missing or non-finite numbers become None."""
+    items = progress.to_dict("records") if isinstance(progress, pd.DataFrame) else list(progress)
+    rows = []
+    for item in items:
+        if isinstance(item, dict):
+            d = item
+        elif dataclasses.is_dataclass(item) and not isinstance(item, type):
+            d = dataclasses.asdict(item)
+        elif hasattr(item, "_asdict"):
+            d = item._asdict()
+        else:
+            d = dict(zip(PROGRESS_KEYS, item, strict=False))
+        rows.append({k: _finite(d.get(k)) for k in PROGRESS_KEYS})
+    return rows
+
+
+def _finite(x: Any) -> float | None:
+    try:
+        v = float(x)
+    except (TypeError, ValueError):
+        return None
+    return v if math.isfinite(v) else None
 
 
 def _require(module: str, fmt: str) -> None:

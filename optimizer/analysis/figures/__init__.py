@@ -13,7 +13,7 @@ scenario (``facet="scenario"``).
 
 Modules: :mod:`.style` (colours, sizes, helpers), :mod:`.data` (shared table computations)
 and one module per figure: :mod:`.capacity`, :mod:`.mix`, :mod:`.costs`, :mod:`.power`,
-:mod:`.idle`, :mod:`.map`. This package exposes the figure functions, :data:`PLOTS`,
+:mod:`.power_timeline`, :mod:`.idle`, :mod:`.map`. This package exposes the figure functions, :data:`PLOTS`,
 :func:`all_figures`, :func:`save_all` and :func:`figure_png`.
 """
 
@@ -32,6 +32,7 @@ from optimizer.analysis.figures.data import (
     expected,
     grid_mw,
     periods_of,
+    power_limit_mw,
     probabilities,
     resolve,
 )
@@ -39,6 +40,7 @@ from optimizer.analysis.figures.idle import idle_compute
 from optimizer.analysis.figures.map import site_map
 from optimizer.analysis.figures.mix import system_mix
 from optimizer.analysis.figures.power import power_vs_grid
+from optimizer.analysis.figures.power_timeline import power_timeline
 from optimizer.analysis.figures.style import DPI, family_colours, figure_png, save, site_colours, system_colours
 
 if TYPE_CHECKING:
@@ -46,7 +48,8 @@ if TYPE_CHECKING:
 
 __all__ = [
     "DPI", "PLOTS", "Source", "all_figures", "capacity_by_site", "cost_breakdown", "expected",
-    "family_colours", "figure_png", "grid_mw", "idle_compute", "periods_of", "power_vs_grid", "probabilities", "resolve",
+    "family_colours", "figure_png", "grid_mw", "idle_compute", "periods_of", "power_limit_mw", "power_timeline",
+    "power_vs_grid", "probabilities", "resolve",
     "save_all", "site_colours", "site_map", "system_colours", "system_mix",
 ]
 
@@ -57,6 +60,7 @@ PLOTS: dict[str, Callable[..., Figure]] = {
     "system_mix": system_mix,
     "costs": cost_breakdown,
     "power": power_vs_grid,
+    "power_timeline": power_timeline,
     "idle": idle_compute,
 }
 

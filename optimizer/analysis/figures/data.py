@@ -98,3 +98,17 @@ def grid_mw(tables: dict[str, pd.DataFrame]) -> dict[tuple[str, str], float]:
         return {}
     g = sp.groupby(["site", "period"], as_index=False)["grid_mw"].max()
     return {(str(s), str(p)): float(x) for s, p, x in zip(g["site"], g["period"], g["grid_mw"], strict=True)}
+
+
+def power_limit_mw(tables: dict[str, pd.DataFrame]) -> dict[tuple[str, str], float]:
+    """Power limit (MW) per (site, period) from ``site_power.power_limit_mw``: the firm grid, the flexible grid
+    MW in their term and the on-site generation kept (the same in every scenario). A result folder written
+    before the column existed gives the grid connection (:func:`grid_mw`)."""
+    sp = tables["site_power"]
+    if len(sp) == 0:
+        return {}
+    if "power_limit_mw" not in sp.columns or pd.to_numeric(sp["power_limit_mw"], errors="coerce").isna().all():
+        return grid_mw(tables)
+    lim = pd.to_numeric(sp["power_limit_mw"], errors="coerce").fillna(pd.to_numeric(sp["grid_mw"], errors="coerce"))
+    g = sp.assign(power_limit_mw=lim).groupby(["site", "period"], as_index=False)["power_limit_mw"].max()
+    return {(str(s), str(p)): float(x) for s, p, x in zip(g["site"], g["period"], g["power_limit_mw"], strict=True)}

@@ -31,6 +31,8 @@ COST_COLOURS = {"site_capex": "#4c72b0", "system_capex": "#55a868", "energy": "#
                 "system_om": "#937860", "export_premium": "#c44e52", "unserved_penalty": "#da8bc3",
                 "unplaced_penalty": "#8c8c8c", "share_shortfall_penalty": "#ccb974", "energy_subsidy": "#64b5cd",
                 "site_capex_subsidy": "#a1c9f4", "routing": "#b07aa1", "placement": "#9c755f", "end_value": "#bab0ac"}
+SOURCE_COLOURS = {"grid_firm": "#4c72b0", "grid_flexible": "#a1c9f4", "ppa": "#55a868", "onsite": "#dd8452",
+                  "battery": "#8172b3"}  # power.kind
 # a white box behind a value written on a bar, so grid lines do not cross it
 LABEL_BOX = {"boxstyle": "round,pad=0.15", "facecolor": "white", "edgecolor": "none", "alpha": 0.85}
 DPI = 110

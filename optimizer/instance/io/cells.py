@@ -14,6 +14,8 @@ from typing import Any
 
 import yaml
 
+from optimizer.instance.io.limits import yaml_value
+
 EMPTY_LIST = "[]"
 EMPTY_TEXT = '""'
 _INTEGER = re.compile(r"^[+-]?\d+$")
@@ -35,7 +37,7 @@ def _flow_yaml(value: Any) -> str:
     """A value as one-line YAML (plain text stays as it is when it reads back the same)."""
     if isinstance(value, str):
         try:
-            if yaml.safe_load(value) == value and value.strip() == value and value:
+            if yaml_value(value) == value and value.strip() == value and value:
                 return value
         except yaml.YAMLError:
             pass
@@ -89,7 +91,7 @@ def cell_in(v: Any, kind: str) -> Any:
         return [p.strip() for p in text.split(",") if p.strip()]
     if kind == "any":
         if isinstance(v, str):
-            return yaml.safe_load(v)
+            return yaml_value(v)
         return v
     if isinstance(v, str):
         v = v.strip()

@@ -17,6 +17,7 @@ raises :class:`InstanceError` with exit code 2:
 
 from __future__ import annotations
 
+import re
 import zipfile
 from pathlib import Path
 from typing import Any
@@ -92,7 +93,17 @@ def safe_yaml_load(text: str, name: str) -> Any:
 
     Raises ``yaml.YAMLError`` for malformed text (the caller reports line and column) and
     :class:`InstanceError` for a document that expands beyond :data:`MAX_YAML_VALUES`.
+
+    A plain document (no anchors, aliases, merge keys or tags on mappings and lists, at most
+    :data:`MAX_YAML_VALUES` values: every instance dcplan writes) is built straight from the
+    parser's events (:func:`_plain_load`), 3-4 times faster than composing the node graph
+    first (capb-5000 as YAML, 2.8 MB: 0.6 s instead of 2.1 s); any other document, and any
+    error, goes the composed way, so results and messages are the same either way.
     """
+    try:
+        return _plain_load(text)
+    except _NotPlain:
+        pass
     loader = _loader_class()(text)
     try:
         node = loader.get_single_node()
@@ -100,6 +111,124 @@ def safe_yaml_load(text: str, name: str) -> Any:
             return None
         _expanded_size(node, name)
         return loader.construct_document(node)
+    finally:
+        loader.dispose()
+
+
+def yaml_value(text: str) -> Any:
+    """One YAML value (a table cell), parsed as instance files are (:func:`safe_yaml_load`:
+    data only, libyaml's C parser, aliases bounded); malformed text or aliases that expand
+    beyond :data:`MAX_YAML_VALUES` raise ``yaml.YAMLError``."""
+    try:
+        return safe_yaml_load(text, "<value>")
+    except InstanceError as exc:
+        raise yaml.YAMLError(exc.problems[0].rule) from None
+
+
+class _NotPlain(Exception):
+    """The document is not plain (or not valid): compose it the general way."""
+
+
+_PLAIN_SCALAR_TAGS = frozenset(f"tag:yaml.org,2002:{t}" for t in ("null", "bool", "int", "float", "timestamp", "binary"))
+_STR = "tag:yaml.org,2002:str"
+_SIMPLE_NUMBER = re.compile(r"(-?[1-9][0-9]*|0)\Z|-?[0-9]+\.[0-9]+\Z")
+"""Plain scalars that YAML 1.1 (PyYAML's resolver) reads as the int or float Python reads:
+no sign but '-', no '_', no leading zero on an int (octal), no exponent."""
+
+
+def _plain_load(text: str) -> Any:
+    """Build a YAML document from the parser's events, as ``yaml.safe_load`` would: each
+    scalar's tag resolved by the loader's own resolver and built by its own constructors,
+    mappings as dicts (a repeated key: the last value wins), sequences as lists, an alias
+    as the very object of its anchor. Values are counted as :func:`_expanded_size` counts
+    them (an alias as all that its anchor holds). Raises :class:`_NotPlain` for anything
+    else: merge keys, tagged mappings or lists, an alias to a value still open (recursive)
+    or to no anchor, a repeated anchor, unhashable keys, more than one document, more than
+    :data:`MAX_YAML_VALUES` values, an error of the parser or of a constructor.
+
+    It is long because it is one loop over every event of the document (200,000 for a 3 MB
+    instance), kept in one frame with local names: a helper call per event would cost a
+    fifth of its time."""
+    import yaml.events as ev
+
+    loader = _loader_class()(text)
+    try:
+        get, resolve, constructors = loader.get_event, loader.resolve, loader.yaml_constructors
+        scalar_node = yaml.ScalarNode
+        get(), get()  # StreamStartEvent, then the document (or the end of an empty stream)
+        root: Any = None
+        anchors: dict[str, tuple[Any, int]] = {}  # anchor -> (object, values it holds); open ones absent
+        opened: set[str] = set()
+        stack: list[list[Any]] = []  # [container, is mapping, pending key, has key, values, anchor]
+        while True:
+            e = get()
+            t = type(e)
+            if t is ev.ScalarEvent:
+                value, tag = e.value, e.tag
+                if tag is None and e.implicit[0] and (m := _SIMPLE_NUMBER.match(value)):  # plain 12 or -3.25
+                    obj: Any = int(value) if m.lastindex == 1 else float(value)
+                else:
+                    if tag is None or tag == "!":
+                        tag = resolve(scalar_node, value, e.implicit)
+                    if tag == _STR:
+                        obj = value
+                    elif tag in _PLAIN_SCALAR_TAGS:
+                        obj = constructors[tag](loader, scalar_node(tag, value, e.start_mark, e.end_mark, e.style))
+                    else:
+                        raise _NotPlain
+                size = 1
+                if e.anchor is not None:
+                    if e.anchor in anchors or e.anchor in opened:
+                        raise _NotPlain
+                    anchors[e.anchor] = (obj, 1)
+            elif t is ev.MappingStartEvent or t is ev.SequenceStartEvent:
+                if e.tag not in (None, "!"):
+                    raise _NotPlain
+                if e.anchor is not None:
+                    if e.anchor in anchors or e.anchor in opened:
+                        raise _NotPlain
+                    opened.add(e.anchor)
+                stack.append([{} if t is ev.MappingStartEvent else [], t is ev.MappingStartEvent, None, False, 1, e.anchor])
+                continue
+            elif t is ev.MappingEndEvent or t is ev.SequenceEndEvent:
+                obj, _, _, _, size, anchor = stack.pop()
+                if anchor is not None:
+                    opened.discard(anchor)
+                    anchors[anchor] = (obj, size)
+            elif t is ev.AliasEvent:
+                if e.anchor not in anchors:  # undefined, or recursive (its value is still open)
+                    raise _NotPlain
+                obj, size = anchors[e.anchor]
+            elif t is ev.DocumentEndEvent:
+                if type(get()) is not ev.StreamEndEvent:  # a second document
+                    raise _NotPlain
+                return root
+            elif t is ev.StreamEndEvent:  # an empty stream
+                return None
+            else:
+                raise _NotPlain
+            if size > MAX_YAML_VALUES:
+                raise _NotPlain
+            if not stack:
+                root = obj
+                continue
+            top = stack[-1]
+            top[4] += size
+            if top[4] > MAX_YAML_VALUES:
+                raise _NotPlain
+            if not top[1]:
+                top[0].append(obj)
+            elif not top[3]:
+                if isinstance(obj, (dict, list)) or (t is ev.ScalarEvent and tag == "tag:yaml.org,2002:merge"):
+                    raise _NotPlain
+                top[2], top[3] = obj, True
+            else:
+                top[0][top[2]] = obj
+                top[3] = False
+    except _NotPlain:
+        raise
+    except Exception:  # noqa: BLE001 - malformed text or a bad value: the general way reports it
+        raise _NotPlain from None
     finally:
         loader.dispose()
 

@@ -13,34 +13,51 @@ Independence is deliberate: this package imports neither Pyomo nor
 and the standard library). A mistake in the derivation or in the model therefore shows
 up as a disagreement here instead of being repeated.
 
-Decisions are read from the tables (builds; units bought; training and inference PFLOPS
-used per system; job placements; routes; pool loads and domestic pool loads of multi-pool
-sites; the ``qualified`` flag of qualifying-site subsidies). Everything else — units in
-service, busy units, IT load, facility and grid draw, unserved demand, subsidies and
-costs — is recomputed and compared with the reported figure.
+Decisions are read from the tables (build phases; units bought; training and inference
+PFLOPS and paused units per system; job placements; routes; pool loads and domestic pool
+loads of multi-pool sites; the ``qualified`` flag of qualifying-site subsidies; generator
+MW built and kept; MW used per power source and the MW of unsigned PPAs; the excess of
+soft emission caps). Everything else — units in service, busy units, IT load, facility
+and grid draw, power limits, unserved demand, subsidies, emissions and costs — is
+recomputed and compared with the reported figure.
 
 The package mirrors :mod:`optimizer.model`, one module per constraint family:
 
-- :mod:`~optimizer.results.verify.world`: the instance re-derived (:class:`World`, :class:`Scenario`);
-- :mod:`~optimizer.results.verify.sites`: builds (one per site, option and decision period
-  valid, online period from the lead time, whole blocks within max_it_mw);
+- :mod:`~optimizer.results.verify.world`: the instance re-derived (:class:`World`, :class:`Scenario`),
+  with the power sources of each site re-derived in :mod:`~optimizer.results.verify.supply`;
+- :mod:`~optimizer.results.verify.sites`: builds (one opening phase per site, option and
+  decision period valid, online period from the lead time or phase lead time, later phases
+  after the opening, at most max_phases, whole blocks within max_it_mw over all phases);
 - :mod:`~optimizer.results.verify.fleet`: purchases only where eligible — capacity online,
   grid, export bans and zero caps, supply — whole units unless divisible, units in service
   from existing units and purchases within their lifetime, supply and export caps,
   nameplate within built capacity;
 - :mod:`~optimizer.results.verify.workloads`: compute use (busy units within units in
-  service); training (active jobs placed once, at an allowed site and family,
-  must_place, family PFLOPS cover the jobs placed); inference (routes allowed by
+  service; paused units within busy training units, only where a flexible connection
+  delivers); training (active jobs placed once, at an allowed site and family,
+  must_place, family PFLOPS less what pauses lose cover the jobs placed, running units
+  cover the jobs that need firm power); inference (routes allowed by
   residency and latency, at online sites, equal to the systems' inference PFLOPS) and
   demand (served + unserved = demand, must_serve);
+- :mod:`~optimizer.results.verify.flows`: the ``power`` table read (records of known sources);
+- :mod:`~optimizer.results.verify.generation`: on-site generation and batteries (builds
+  within the permit cap, online from the lead time, MW kept within MW built, retired MW
+  never back, generation within availability, batteries deliver no energy);
 - :mod:`~optimizer.results.verify.power`: IT load of busy and idle units, pool split and
-  pool capacity, grid draw within the grid; energy subsidies (domestic-systems split and
-  saving, qualifying-site threshold and saving);
+  pool capacity, grid connection held within the power limit (firm, flexible, on-site
+  generation kept); energy subsidies (domestic-systems split and saving, qualifying-site
+  threshold and saving, on the tariff energy only);
+- :mod:`~optimizer.results.verify.energy`: energy by source (records present, sources
+  deliver the facility power, firm and flexible MW, firm first, grid energy limit, PPA
+  term and contract) and curtailment events (firm supply less the relief of paused units);
+- :mod:`~optimizer.results.verify.emissions`: tonnes per emission rule from the power
+  table, hard and soft caps; the ``time_to_power`` table;
 - :mod:`~optimizer.results.verify.policy`: hard share targets, soft-target shortfall;
 - :mod:`~optimizer.results.verify.costs`: site_capex, site_capex_subsidy, site_fom,
   system_capex, export_premium, system_om (and the costs the checks above add: energy,
   energy_subsidy, routing, unserved_penalty, placement, unplaced_penalty,
-  share_shortfall_penalty) and, with ``horizon.end_value: straight_line``, end_value:
+  share_shortfall_penalty, generator_capex, generator_fom, generator_energy, ppa_energy,
+  carbon_price, emission_excess_penalty) and, with ``horizon.end_value: straight_line``, end_value:
   capex net of the capex subsidy (which pays at most the per-MW capex) and unit prices
   times the share of life left at the horizon's end, credited at its end; the cost table and the
   objective compared with the plan's.
@@ -66,7 +83,11 @@ import pandas as pd
 
 from optimizer.instance.schema import Instance
 from optimizer.results.verify.costs import COST_COLUMNS, Ledger, compare_costs, cost_table, site_and_fleet_costs
+from optimizer.results.verify.emissions import check_emissions, check_time_to_power
+from optimizer.results.verify.energy import check_sources
 from optimizer.results.verify.fleet import check_fleet
+from optimizer.results.verify.flows import read_flows
+from optimizer.results.verify.generation import check_generators
 from optimizer.results.verify.policy import check_share_targets
 from optimizer.results.verify.power import check_power_and_subsidies
 from optimizer.results.verify.sites import check_builds
@@ -74,7 +95,8 @@ from optimizer.results.verify.violations import Collector, Violation
 from optimizer.results.verify.workloads import check_compute_use, check_demand, check_inference, check_training
 from optimizer.results.verify.world import World
 
-TABLES = ("builds", "fleet", "compute_use", "training", "inference", "demand", "site_power", "pool_load", "costs", "policy")
+TABLES = ("builds", "fleet", "compute_use", "training", "inference", "demand", "site_power", "pool_load", "costs", "policy",
+          "generator_builds", "power", "emissions", "time_to_power")
 
 
 @dataclass
@@ -123,7 +145,12 @@ def verify_plan(inst: Instance, tables: Mapping[str, pd.DataFrame], objective: f
     check_training(world, tables, builds, use, ledger, out)
     routes = check_inference(world, tables, builds, use, ledger, out)
     check_demand(world, tables, routes, ledger, out)
-    check_power_and_subsidies(world, tables, builds, fleet, use, ledger, out)
+    flows = read_flows(world, tables, out)
+    gens = check_generators(world, tables, flows, ledger, out)
+    sites = check_power_and_subsidies(world, tables, builds, fleet, use, flows, gens, ledger, out)
+    check_sources(world, flows, gens, sites, use, ledger, out)
+    check_emissions(world, tables, flows, ledger, out)
+    check_time_to_power(world, tables, flows, sites, out)
     check_share_targets(world, fleet, ledger, out)
     site_and_fleet_costs(world, builds, fleet, ledger)
     costs, expected = cost_table(world, ledger)

@@ -20,7 +20,7 @@ from typing import Any
 import pandas as pd
 
 from optimizer.results.verify.fleet import Fleet
-from optimizer.results.verify.sites import Builds
+from optimizer.results.verify.sites import Builds, phase_capex
 from optimizer.results.verify.violations import Collector, Subject
 from optimizer.results.verify.world import World, fmt, ident, num
 
@@ -55,12 +55,13 @@ class Ledger:
 
 
 def site_and_fleet_costs(W: World, builds: Builds, fleet: Fleet, ledger: Ledger) -> None:
-    """Capex (less subsidies and end values), fixed O&M of sites; unit prices, export premiums and O&M of units."""
+    """Capex (less subsidies and end values), fixed O&M of sites (per phase); unit prices, export premiums and O&M of units."""
     for w in W.scenarios:
-        for (s, o, d, online, blocks) in builds.items:
-            opt = W.options[s, o]
-            mw = opt.block_mw * blocks
-            paid = opt.fixed_capex_usd + opt.capex_usd_per_mw * mw
+        for b in builds.items:  # every phase: its capex at its decision, its O&M from its own online period
+            s, d, online = b.site, b.decision, b.online
+            opt = W.options[s, b.option]
+            mw = opt.block_mw * b.blocks
+            paid = phase_capex(W, s, b.option, b.phase, b.blocks)
             ledger.lump("site_capex", d, w.id, paid)
             sub = min(w.csub.get((s, d), 0.0), opt.capex_usd_per_mw) * mw  # at most the per-MW capex
             if sub:

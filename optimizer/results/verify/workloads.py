@@ -2,10 +2,16 @@
 
 - :func:`check_compute_use`: training and inference PFLOPS used per system (from the
   ``compute_use`` table) need busy units within the units in service
-  (``unit_time_share``); returns them with the busy units as :class:`Use`.
+  (``unit_time_share``); paused units (training units that pause in curtailment events)
+  only where the site's flexible connection delivers (``pause_needs_flexible``) and within
+  the busy training units (``pause_within_training``); returns them with the busy units
+  as :class:`Use`.
 - :func:`check_training`: every active job has one row and is placed once, at an
   allowed site and family online in its first period, or (if not ``must_place``) pays
-  its unplaced cost; the family's PFLOPS cover the jobs placed (``training_supply``).
+  its unplaced cost; the family's PFLOPS, less the curtailment share of the compute of
+  paused units, cover the jobs placed (``training_supply``), and the PFLOPS of the units
+  that do not pause cover the jobs that do not tolerate curtailment
+  (``firm_training_supply``).
 - :func:`check_inference`: routes allowed by residency and latency, to online sites, to
   regions with demand; routes at a site equal its systems' inference PFLOPS
   (``inference_supply``); routing costs. Returns the routes.
@@ -17,7 +23,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import pandas as pd
 
@@ -38,6 +44,12 @@ class Use:
     training: dict[Key, float]
     inference: dict[Key, float]
     busy: dict[Key, float]
+    paused: dict[Key, float] = field(default_factory=dict)  # training units that pause in curtailment events
+
+    def pause_loss(self, W: World, key: Key, share: float) -> float:
+        """Training PFLOPS the paused units of ``key`` lose when they pause ``share`` of the time."""
+        sk = W.systems[key[1]]
+        return share * sk.training_pflops_per_unit * W.eff[sk.family] * self.paused.get(key, 0.0)
 
 
 # ----------------------------------------------------------------------------- compute use
@@ -47,11 +59,13 @@ def check_compute_use(W: World, tables: Mapping[str, pd.DataFrame], fleet: Fleet
     inf: dict[Key, float] = defaultdict(float)
     rep_busy: dict[Key, float] = {}
     rep_units: dict[Key, float] = {}
+    paused: dict[Key, float] = defaultdict(float)
     for key, r in system_rows(W, tables, "compute_use", out):
         tr[key] += num(r.get("training_pflops_used"))
         inf[key] += num(r.get("inference_pflops_used"))
         rep_busy[key] = num(r.get("busy_units"))
         rep_units[key] = num(r.get("units_in_service"))
+        paused[key] += num(r.get("paused_units"))
     busy: dict[Key, float] = {}
     for key in sorted(set(tr) | set(inf)):
         sk = W.systems[key[1]]
@@ -82,7 +96,23 @@ def check_compute_use(W: World, tables: Mapping[str, pd.DataFrame], fleet: Fleet
             out.mismatch(at, "busy_units", rep_busy[key], b)
         if key in rep_units and not out.eq(rep_units[key], n):
             out.mismatch(at, "units_in_service", rep_units[key], n)
-    return Use(tr, inf, busy)
+        _check_pauses(W, key, paused.get(key, 0.0), t / tput if tput > 0 else 0.0, at, out)
+    return Use(tr, inf, busy, {k: x for k, x in paused.items() if x})
+
+
+def _check_pauses(W: World, key: Key, v: float, training_units: float, at: Subject, out: Collector) -> None:
+    """Paused units: not negative, within the busy training units, only where a flexible connection delivers."""
+    s, _k, p, _w = key
+    if v < -out.slack(v):
+        out.bad(at, "nonnegative", f"negative paused units {fmt(v)}", v, 0.0)
+    if abs(v) <= 1e-9:
+        return
+    if W.power.flexible_mw[s, p] <= 0:
+        why = W.power.refused.get(s, f"no flexible grid connection delivers in {p}")
+        out.bad(at, "pause_needs_flexible", f"{fmt(v)} paused units, but {why}", v, 0.0)
+    elif not out.le(v, training_units):
+        out.bad(at, "pause_within_training", f"{fmt(v)} paused units > {fmt(training_units)} busy training units", v,
+                training_units)
 
 
 # ----------------------------------------------------------------------------- training
@@ -101,26 +131,48 @@ def check_training(W: World, tables: Mapping[str, pd.DataFrame], builds: Builds,
             continue
         rows[j, w] = r
     need: dict[tuple[str, str, str, str], float] = defaultdict(float)  # (s, family, p, w) -> PFLOPS
+    firm_need: dict[tuple[str, str, str, str], float] = defaultdict(float)  # of jobs that do not tolerate curtailment
     for sc in W.scenarios:
         for (j, ww) in rows:
             if ww == sc.id and j not in sc.jobs and flag(rows[j, ww].get("placed")):
                 out.bad(Subject("training", f"job '{j}' scenario {sc.id}"), "active_job",
                         "placed, but the job has no compute in this scenario")
         for j, comp in sc.jobs.items():
-            _check_job(W, builds, j, sc.id, comp, rows.get((j, sc.id)), need, ledger, out)
+            placed = _check_job(W, builds, j, sc.id, comp, rows.get((j, sc.id)), need, ledger, out)
+            if placed is not None and not W.jobs[j].tolerates_curtailment:
+                for p, c in comp.items():
+                    firm_need[placed[0], placed[1], p, sc.id] += c
+    _check_training_supply(W, use, need, firm_need, out)
+
+
+def _check_training_supply(W: World, use: Use, need: dict[tuple[str, str, str, str], float],
+                           firm_need: dict[tuple[str, str, str, str], float], out: Collector) -> None:
+    """The family's PFLOPS, less what paused units lose in curtailment events, cover the jobs placed; those of the
+    units that keep running cover the jobs that do not tolerate curtailment."""
     by_family: dict[tuple[str, str, str, str], float] = defaultdict(float)
-    for (s, k, p, w), x in use.training.items():
-        by_family[s, W.systems[k].family, p, w] += x
+    running: dict[tuple[str, str, str, str], float] = defaultdict(float)
+    for key, x in use.training.items():
+        s, k, p, w = key
+        f = W.systems[k].family
+        by_family[s, f, p, w] += x - use.pause_loss(W, key, W.power.curtailment_share(s))
+        running[s, f, p, w] += x - use.pause_loss(W, key, 1.0)
     for (s, f, p, w), c in sorted(need.items()):
         supplied = by_family.get((s, f, p, w), 0.0)
+        at = Subject("training", f"site '{s}' family '{f}' {p} scenario {w}")
         if not out.le(c, supplied):
-            out.bad(Subject("training", f"site '{s}' family '{f}' {p} scenario {w}"), "training_supply",
-                    f"jobs placed need {fmt(c)} PFLOPS, systems of the family deliver {fmt(supplied)}", supplied, c)
+            out.bad(at, "training_supply", f"jobs placed need {fmt(c)} PFLOPS, systems of the family deliver "
+                    f"{fmt(supplied)} (after the compute paused units lose in curtailment events)", supplied, c)
+        firm = firm_need.get((s, f, p, w), 0.0)
+        kept = running.get((s, f, p, w), 0.0)
+        if firm > 0 and not out.le(firm, kept):
+            out.bad(at, "firm_training_supply", f"jobs that do not tolerate curtailment need {fmt(firm)} PFLOPS, "
+                    f"units that do not pause deliver {fmt(kept)}", kept, firm)
 
 
 def _check_job(W: World, builds: Builds, j: str, w: str, comp: dict[str, float], r: Row | None,
-               need: dict[tuple[str, str, str, str], float], ledger: Ledger, out: Collector) -> None:
-    """One active job in scenario w: placed where allowed (adds to ``need``), or its unplaced cost."""
+               need: dict[tuple[str, str, str, str], float], ledger: Ledger, out: Collector) -> tuple[str, str] | None:
+    """One active job in scenario w: placed where allowed (adds to ``need``; returns its site and family), or its
+    unplaced cost."""
     job = W.jobs[j]
     first = min(comp, key=W.idx.__getitem__)
     at = Subject("training", f"job '{j}' scenario {w}")
@@ -132,11 +184,11 @@ def _check_job(W: World, builds: Builds, j: str, w: str, comp: dict[str, float],
             out.bad(at, "must_place", "must be placed but is not")
         elif job.unplaced_cost_usd:
             ledger.lump("unplaced_penalty", first, w, job.unplaced_cost_usd)
-        return
+        return None
     s, f = ident(r.get("site")), ident(r.get("family"))
     if s is None or f is None or s not in W.sites or f not in W.eff:
         out.bad(at, "known_id", f"placed at unknown site {s!r} / family {f!r}", s if s not in W.sites else f, None)
-        return
+        return None
     jur = W.sites[s].jurisdiction
     if job.allowed_jurisdictions is not None and not (set(job.allowed_jurisdictions) & set(W.chain[jur])):
         out.bad(at, "allowed_jurisdictions", f"placed at site '{s}' in {jur}, outside its allowed jurisdictions "
@@ -151,6 +203,7 @@ def _check_job(W: World, builds: Builds, j: str, w: str, comp: dict[str, float],
         need[s, f, p, w] += c
     if job.placement_cost_usd.get(s, 0.0):
         ledger.lump("placement", first, w, job.placement_cost_usd[s])
+    return s, f
 
 
 # ----------------------------------------------------------------------------- inference

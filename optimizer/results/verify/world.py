@@ -1,10 +1,12 @@
 """The instance re-derived for the verifier: everything the model derives, derived again.
 
 :class:`World` computes from the validated instance alone — period start times and
-discount factors, jurisdiction chains, grid power and build options, units that fit a
-site, existing units, routes allowed by residency and latency, the purchases the model
-may make — and :class:`Scenario` holds one scenario's data with its overrides and the
-policies in force. Nothing here comes from ``optimizer.instance.derive``: a mistake there
+discount factors, jurisdiction chains, grid power and build options (with the lead time
+of later build phases), the power sources of each site (:mod:`~optimizer.results.verify.supply`;
+a site hosts capacity only in periods it can have power), units that fit a site, existing
+units, routes allowed by residency and latency, the purchases the model may make — and
+:class:`Scenario` holds one scenario's data with its overrides and the policies in force
+(emission rules included). Nothing here comes from ``optimizer.instance.derive``: a mistake there
 shows up as a disagreement with the verifier instead of being repeated.
 
 Also here: the helpers that read table cells (:func:`ident`, :func:`num`, :func:`flag`)
@@ -22,6 +24,7 @@ from typing import Any, cast
 import pandas as pd
 
 from optimizer.instance.schema import ALL_PERIODS, Instance
+from optimizer.results.verify.supply import Sources
 
 HOURS_PER_YEAR = 8760.0
 EARTH_RADIUS_KM = 6371.0
@@ -96,6 +99,8 @@ EnergySubsidy = tuple[str, float, str, float, str]
 """An energy subsidy in force: (label, discount share, applies_to, threshold, share measure)."""
 Target = tuple[str, str, str, float, bool, float, tuple[str, ...], str]
 """A share target in force: (label, jurisdiction, period, min share, hard, penalty, sites, measure)."""
+Emission = tuple[str, str, str, float, float | None, bool, float, tuple[str, ...]]
+"""An emission rule in force: (label, jurisdiction, period, USD/t, cap t/year or None, hard, excess USD/t, sites)."""
 
 
 @dataclass
@@ -115,6 +120,7 @@ class Scenario:
     csub: dict[tuple[str, str], float]  # (site, decision period) -> USD/MW
     targets: list[Target]
     supply: dict[str, dict[str, float] | None]  # system -> {period: units} or None
+    emissions: list[Emission]
 
 
 # ----------------------------------------------------------------------------- the instance, re-derived
@@ -194,6 +200,7 @@ class World:
                 if on is not None and (first is None or self.idx[on] < first):
                     first = self.idx[on]
             self.first_host[s.id] = first
+        self.power = Sources(inst, self.periods, self.t_start, self.grid)
         self.max_units: dict[tuple[str, str], float] = {}
         self.domestic: dict[tuple[str, str], bool] = {}
         for s in inst.sites:
@@ -249,15 +256,20 @@ class World:
         opt = self.options[s, o]
         return int(math.floor(opt.max_it_mw / opt.block_mw + EPS))
 
-    def online_of(self, s: str, o: str, d: str) -> str | None:
-        """First period whose start is at least the decision's start plus the lead time."""
-        ready = self.t_start[d] + self.options[s, o].lead_time_months / 12.0
+    def online_of(self, s: str, o: str, d: str, phase: int = 1) -> str | None:
+        """First period whose start is at least the decision's start plus the lead time (of a later phase if phase > 1)."""
+        opt = self.options[s, o]
+        lead = opt.lead_time_months
+        if phase > 1 and opt.phase_lead_time_months is not None:
+            lead = opt.phase_lead_time_months
+        ready = self.t_start[d] + lead / 12.0
         return next((p for p in self.periods if self.t_start[p] >= ready - EPS), None)
 
     def hosts(self, s: str, p: str) -> bool:
-        """Some build choice (or existing capacity) can be online in p, and the grid is there."""
+        """Some build choice (or existing capacity) can be online in p, and the site can have power then
+        (firm grid, flexible MW in their term, or on-site generation that can be usable by p)."""
         first = self.first_host[s]
-        return first is not None and self.idx[p] >= first and self.grid[s, p] > 0
+        return first is not None and self.idx[p] >= first and self.power.power_max[s, p] > 0
 
     def in_window(self, k: str, q: str, p: str) -> bool:
         """A unit of system k bought in q is in service in p."""
@@ -303,8 +315,8 @@ class World:
             return "no unit of the system fits the site"
         if first is None or self.idx[p] < first:
             return f"no capacity can be online at the site in {p}"
-        if self.grid[s, p] <= 0:
-            return f"the site has no grid power in {p}"
+        if self.power.power_max[s, p] <= 0:
+            return f"the site has no power in {p} (no grid, flexible MW or on-site generation)"
         if (s, k, p) in sc.banned:
             return f"export rule '{sc.banned[s, k, p]}' bans the system in {p}"
         for (label, cp, cap, sites, systems) in sc.caps:
@@ -351,17 +363,22 @@ class World:
         pol = self._policies(spec)
         banned, premium, caps = self._export_rules(pol["export_rules"], unit_price)
         esub, csub, targets = self._subsidies_and_targets(pol)
+        emissions: list[Emission] = [
+            (x.id, x.jurisdiction, p, x.price_usd_per_t, x.cap_t_per_year, x.hard, x.excess_penalty_usd_per_t or 0.0,
+             tuple(self.sites_in(x.jurisdiction)))
+            for x in pol["emission_rules"] for p in periods if _in_force(x.periods, p)]
         return Scenario(
             id=spec.id if spec else BASE_SCENARIO, probability=spec.probability if spec else 1.0, demand=demand,
             jobs=jobs, price=price, unit_price=unit_price, premium=premium, banned=banned, caps=caps,
-            esub=esub, csub=csub, targets=targets, supply=supply,
+            esub=esub, csub=csub, targets=targets, supply=supply, emissions=emissions,
         )
 
     def _policies(self, spec: Any) -> dict[str, list[Any]]:
         """The instance's policy lists, each replaced where the scenario overrides it."""
         p = self.inst.policies
         pol: dict[str, list[Any]] = {"export_rules": p.export_rules, "energy_subsidies": p.energy_subsidies,
-               "capex_subsidies": p.capex_subsidies, "share_targets": p.share_targets}
+               "capex_subsidies": p.capex_subsidies, "share_targets": p.share_targets,
+               "emission_rules": p.emission_rules}
         if spec is not None and spec.policies is not None:
             for key in pol:
                 over = getattr(spec.policies, key)

@@ -31,6 +31,7 @@ import yaml
 
 from optimizer.instance.derive import per_period
 from optimizer.instance.errors import InstanceError, Problem
+from optimizer.instance.io.limits import safe_yaml_load
 from optimizer.instance.io.text import write_text_instance
 from optimizer.instance.load import instance_from_dict
 from optimizer.instance.schema import Instance
@@ -117,7 +118,7 @@ def load_regimes(path: str | Path) -> list[Regime]:
     """Regimes from a YAML or JSON file (see :func:`regimes_from_data`)."""
     p = Path(path)
     try:
-        data = yaml.safe_load(p.read_text())
+        data = safe_yaml_load(p.read_text(), str(p))  # libyaml's C parser, aliases bounded
     except (OSError, yaml.YAMLError) as exc:
         raise InstanceError([Problem(str(p), "-", f"cannot read regimes: {exc}")]) from None
     return regimes_from_data(data, str(p))

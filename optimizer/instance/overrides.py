@@ -25,6 +25,7 @@ from typing import Any
 import yaml
 
 from optimizer.instance.errors import InstanceError, Problem
+from optimizer.instance.io.limits import yaml_value
 from optimizer.instance.schema import ALL_PERIODS, Instance
 from optimizer.instance.validate import validate_data
 
@@ -38,7 +39,7 @@ def parse_assignment(text: str) -> tuple[str, str, Any]:
         raise InstanceError([Problem("--set", text, "expected PATH=VALUE or PATH*=FACTOR")])
     path, op, raw = m.groups()
     try:
-        value = yaml.safe_load(raw) if raw.strip() else ""
+        value = yaml_value(raw) if raw.strip() else ""  # libyaml's C parser, aliases bounded
     except yaml.YAMLError as exc:
         raise InstanceError([Problem("--set", text, f"value is not valid YAML: {exc}")]) from None
     return path, op, value

@@ -15,23 +15,9 @@ import pyomo.environ as pyo
 from optimizer.instance.derive import HOURS_PER_YEAR, share_weight
 from optimizer.model import Context
 from optimizer.results.columns import COLUMNS
-from optimizer.results.extract_power import emission_rows, generator_builds, power_rows, time_to_power
-
-TOL = 1e-6
-
-
-def v(x: Any) -> float:
-    """Value of a variable or expression; plain numbers pass through."""
-    if isinstance(x, (int, float)):
-        return float(x)
-    val = pyo.value(x, exception=False)
-    return 0.0 if val is None else float(val)
-
-
-def _r(x: float) -> float:
-    """Round away solver noise (1e-9) without touching real values."""
-    y = round(x, 9)
-    return 0.0 if abs(y) < 1e-9 else y
+from optimizer.results.extract_power import TOL, emission_rows, generator_builds, power_rows, time_to_power
+from optimizer.results.extract_power import r as _r
+from optimizer.results.extract_power import v as v
 
 
 def extract_tables(m: pyo.ConcreteModel, ctx: Context) -> dict[str, pd.DataFrame]:

@@ -20,16 +20,21 @@ from optimizer.model import Context
 TOL = 1e-6
 
 
-def _v(x: Any) -> float:
+def v(x: Any) -> float:
+    """Value of a variable or expression; plain numbers pass through."""
     if isinstance(x, (int, float)):
         return float(x)
     val = pyo.value(x, exception=False)
     return 0.0 if val is None else float(val)
 
 
-def _r(x: float) -> float:
+def r(x: float) -> float:
+    """Round away solver noise (1e-9) without touching real values."""
     y = round(x, 9)
     return 0.0 if abs(y) < 1e-9 else y
+
+
+_v, _r = v, r
 
 
 def _var(m: pyo.ConcreteModel, name: str, key: Any) -> float:

@@ -10,6 +10,9 @@ from dataclasses import dataclass, replace
 from enum import StrEnum
 from pathlib import Path
 
+STRATEGIES = ("auto", "direct", "fix-and-optimize")
+"""The search strategies of :attr:`SolveOptions.strategy`."""
+
 
 class Status(StrEnum):
     """What a solve produced. Compare with the members (``plan.status is Status.OPTIMAL``);
@@ -47,6 +50,20 @@ class SolveOptions:
     bounds the elastic re-solve that explains an infeasible instance (None: no limit);
     ``verify`` re-checks the plan with the independent verifier and lowers the status to
     ``rejected`` if it fails.
+
+    ``strategy`` is how the MIP is searched (:data:`STRATEGIES`):
+
+    * ``"direct"`` — one HiGHS branch-and-bound on the whole model;
+    * ``"fix-and-optimize"`` — solve the LP relaxation, open every site build and phase
+      (the ``build`` and ``expand`` binaries) whose LP value is >= 0.5 and close the rest,
+      solve the MIP with those site decisions fixed (blocks, units and the rest stay
+      integer) for 30 % of the time limit (LP included), then hand its plan to the full
+      MIP as a start and run it for the time that is left. Status and bound are the full
+      MIP's, so the gap stays honest; the time limit covers all three stages;
+    * ``"auto"`` (default) — ``"direct"``, at every size: fix-and-optimize did not pay
+      where it was measured (benchmarks/README.md, "Strategies"; synth-M seed 1, 120 s, one
+      thread: direct within 5 % after 12 s and at a 1.28 % gap at the limit, fix-and-optimize
+      within 5 % after 54 s and at 1.42 %; its restricted MIP's plan was 43 % above direct's).
     """
 
     time_limit: float | None = None
@@ -57,6 +74,7 @@ class SolveOptions:
     verbose: bool = False
     diagnose_time_limit: float | None = 60.0
     verify: bool = False
+    strategy: str = "auto"
 
     def __post_init__(self) -> None:
         problems = self.problems()
@@ -77,6 +95,8 @@ class SolveOptions:
             out.append(f"threads must be a whole number >= 1, not {self.threads!r}")
         if not (isinstance(self.seed, int) and 0 <= self.seed <= 2**31 - 1):
             out.append(f"seed must be a whole number between 0 and 2147483647, not {self.seed!r}")
+        if self.strategy not in STRATEGIES:
+            out.append(f"strategy must be one of {', '.join(STRATEGIES)}, not {self.strategy!r}")
         return out
 
     def with_(self, **changes: object) -> SolveOptions:
@@ -92,6 +112,7 @@ class SolveOptions:
             "seed": self.seed,
             "diagnose_time_limit": self.diagnose_time_limit,
             "verify": self.verify,
+            "strategy": self.strategy,
         }
 
 

@@ -11,7 +11,8 @@ This package is the only code that touches HiGHS: :func:`solve_model` for the pl
 :class:`HighsSession` for analyses that re-solve a model with changed costs and bounds,
 :func:`fixed_lp_duals` for marginal values. Its modules: :mod:`.compile` (the hand-over:
 the Pyomo model compiled into arrays and passed to HiGHS in bulk), :mod:`.session`
-(:class:`HighsSession`), :mod:`.progress` (HiGHS's callbacks: the progress history and
+(:class:`HighsSession`), :mod:`.strategy` (how the MIP is searched: direct or
+fix-and-optimize, ``SolveOptions.strategy``), :mod:`.progress` (HiGHS's callbacks: the progress history and
 Ctrl-C/SIGTERM), :mod:`.scaling` (objective scaling), :mod:`.names` (names in model files), :mod:`.collector`
 (the garbage collector kept off the model while it is built and handed over).
 """
@@ -39,6 +40,7 @@ from optimizer.solver.scaling import (
     scale_objective,
 )
 from optimizer.solver.session import HighsSession, LpArrays, RunResult, fixed_lp_duals, map_status, objective_value
+from optimizer.solver.strategy import direct, fix_and_optimize, resolve_strategy
 
 OPTIMAL, FEASIBLE, INFEASIBLE, NO_SOLUTION = Status.OPTIMAL, Status.FEASIBLE, Status.INFEASIBLE, Status.NO_SOLUTION
 
@@ -97,27 +99,30 @@ def solve_model(m: pyo.ConcreteModel, ctx: Context, options: SolveOptions,
         h.setOptionValue("threads", int(options.threads))
     reset_thread_pool()
     history = Progress(scale, progress, minimize=h.getObjectiveSense()[1] != highspy.ObjSense.kMaximize)
+    strategy = resolve_strategy(options.strategy, session)
     sys.stdout.flush()  # HiGHS's log (--verbose) goes to the same stream, below what was printed
     t0 = time.perf_counter()
     with ctrl_c_stops_search(h, history) as interrupted, history.reporting():
-        h.run()
+        found = fix_and_optimize(session, m, options, history, interrupted) if strategy == "fix-and-optimize" \
+            else direct(session)
     seconds["solve"] = time.perf_counter() - t0
-    status, raw, has_sol = session.status()
-    info = h.getInfo()
-    is_mip = info.mip_node_count >= 0
-    found = float(info.objective_function_value) / scale if has_sol else None
-    history.finish(seconds["solve"], found, float(info.mip_dual_bound) / scale if is_mip else found)
+    seconds.update(found.seconds)
+    status, raw, has_sol, is_mip = found.status, found.solver_status, found.has_solution, found.is_mip
+    incumbent = found.objective / scale if has_sol and found.objective is not None else None
+    bound_found = (found.bound / scale if found.bound is not None else None) if is_mip else incumbent
+    history.finish(seconds["solve"], incumbent, bound_found)
     objective = best_bound = gap = None
     if session.is_empty():  # nothing to decide, every cost is fixed
         objective = best_bound = objective_value(m)
         return SolveOutcome(status, raw, objective, best_bound, 0.0, seconds, [], True, progress=history.history)
     messages = [f"interrupted ({interrupted[0]}): the best plan found so far is kept"] if interrupted else []
+    messages += found.messages
     if has_sol:
         t0 = time.perf_counter()
-        session.load_solution()
+        session.load_solution(found.x)
         seconds["load_solution"] = time.perf_counter() - t0
         if is_mip:  # a MIP: complete the incumbent, then measure the gap in USD
-            best_bound = float(info.mip_dual_bound) / scale  # includes the objective constant
+            best_bound = bound_found  # includes the objective constant
             t0 = time.perf_counter()
             messages += session.complete_incumbent(m)
             seconds["complete"] = time.perf_counter() - t0

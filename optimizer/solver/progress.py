@@ -52,7 +52,12 @@ def record_interval(seconds: float) -> float:
 
 class Progress:
     """The history of one HiGHS run (see the module docstring). ``scale`` is the factor the
-    objective was multiplied by inside HiGHS; ``minimize`` its sense."""
+    objective was multiplied by inside HiGHS; ``minimize`` its sense.
+
+    A search of several HiGHS runs (``fix-and-optimize``, :mod:`optimizer.solver.strategy`)
+    sets ``wall_clock`` (seconds since :meth:`reporting` began, not HiGHS's run time),
+    sets ``paused`` while a run whose bound is not a bound of the whole model goes on (its
+    callbacks are then ignored) and records what such runs proved with :meth:`note`."""
 
     def __init__(self, scale: float = 1.0, report: Callable[[ProgressPoint], None] | None = None, *,
                  minimize: bool = True) -> None:
@@ -64,6 +69,8 @@ class Progress:
         self._bound: float | None = None
         self._t0 = time.perf_counter()
         self._last_record = -math.inf
+        self.paused = False
+        self.wall_clock = False
 
     # -- state
     def _value(self, x: Any) -> float | None:
@@ -82,7 +89,13 @@ class Progress:
         return {"seconds": round(seconds, 3), "incumbent": self._incumbent, "bound": self._bound,
                 "gap": relative_gap(self._incumbent, self._bound)}
 
+    def elapsed(self) -> float:
+        """Seconds since :meth:`reporting` began (or since the history was made)."""
+        return time.perf_counter() - self._t0
+
     def _seconds(self, data: Any) -> float:
+        if self.wall_clock:
+            return time.perf_counter() - self._t0
         t = float(getattr(data, "running_time", 0.0) or 0.0)
         return t if t > 0 else time.perf_counter() - self._t0
 
@@ -97,7 +110,9 @@ class Progress:
     # -- callbacks
     def observe(self, data: Any, *, incumbent: float | None = None) -> None:
         """A MIP callback's output (``event.data_out``); ``incumbent`` is the objective of a
-        new incumbent (``cbMipImprovingSolution``), in HiGHS's units."""
+        new incumbent (``cbMipImprovingSolution``), in HiGHS's units. Ignored while ``paused``."""
+        if self.paused:
+            return
         t = self._seconds(data)
         new = self._value(incumbent if incumbent is not None else data.mip_primal_bound)
         improved = self._better(new, self._incumbent, bound=False)
@@ -139,6 +154,11 @@ class Progress:
     def finish(self, seconds: float, incumbent: float | None, bound: float | None) -> None:
         """The end of the run: HiGHS's final incumbent and bound (unscaled; infinite: none),
         recorded as the last point."""
+        self.note(seconds, incumbent, bound)
+
+    def note(self, seconds: float, incumbent: float | None, bound: float | None) -> None:
+        """A plan of the whole model and a bound proven at ``seconds`` (unscaled; None or
+        infinite: none), kept if better and recorded as a point."""
         incumbent = incumbent if incumbent is not None and math.isfinite(incumbent) else None
         bound = bound if bound is not None and math.isfinite(bound) else None
         if self._better(incumbent, self._incumbent, bound=False):

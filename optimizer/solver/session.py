@@ -226,6 +226,16 @@ class HighsSession:
         self._h.changeColsBounds(len(cols), np.asarray(cols, dtype=np.int32), np.asarray(lower, dtype=float),
                                  np.asarray(upper, dtype=float))
 
+    def integer_columns(self) -> np.ndarray:
+        """The indices of the integer columns of the model as handed over."""
+        return np.flatnonzero(self._integer).astype(np.int32)
+
+    def set_integrality(self, cols: np.ndarray, integer: bool) -> None:
+        """Make columns ``cols`` integer (``integer=True``) or continuous (an LP relaxation)."""
+        kind = highspy.HighsVarType.kInteger if integer else highspy.HighsVarType.kContinuous
+        cols = np.asarray(cols, dtype=np.int32)
+        self._h.changeColsIntegrality(len(cols), cols, np.full(len(cols), kind))
+
     def add_columns(self, lower: np.ndarray, upper: np.ndarray) -> np.ndarray:
         """Add continuous columns (cost 0); returns their indices."""
         first = self.num_col
@@ -283,7 +293,13 @@ class HighsSession:
         return map_status(model_status, has), self._h.modelStatusToString(model_status), has
 
     def run(self, *, time_limit: float | None, mip_gap: float, start: np.ndarray | None = None) -> RunResult:
-        """Solve what HiGHS holds now (optionally from a start vector of all columns)."""
+        """Solve what HiGHS holds now (optionally from a start vector of all columns).
+
+        The start is passed with ``setSolution`` just before ``run`` (a later change of the
+        model would discard it). HiGHS checks a complete start at the beginning of a MIP
+        search and keeps it as its first incumbent if it is feasible (log: "MIP start
+        solution is feasible"), else ignores it; a sparse (partial) start would instead be
+        completed by a small sub-MIP (option ``mip_max_start_nodes``)."""
         h = self._h
         h.setOptionValue("mip_rel_gap", float(mip_gap))
         h.setOptionValue("time_limit", float(time_limit) if time_limit is not None else highspy.kHighsInf)

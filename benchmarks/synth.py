@@ -42,6 +42,17 @@ numbers in brackets; "L" marks our own modelling assumptions):
 * **3 scenarios**: base (p 0.5), high demand (p 0.3: demand ×1.5, training ×1.3, electricity
   ×1.1) and export whiplash (p 0.2: H200 and H20 banned to China in every period, demand ×0.9).
 
+* **time to power** (all families, the default; ``--families core`` leaves them out, for before/after
+  comparisons; drawn from a second random stream, so the core of an instance is the same either way):
+  build options in 2–3 phases at ~80 % of convertible and greenfield sites; a flexible
+  (curtailable) grid connection at ~20 % of greenfield sites, curtailed 0.25/0.5/1 % of the hours,
+  available from the first period, before the firm grid arrives; on-site gas at ~15 % of sites
+  (~$1.5 M/MW, 12 months, heat rate 8.5–10 MMBtu/MWh, gas $3–4/MMBtu, permit cap 30–60 % of the
+  site's grid, 0.40–0.45 tCO2/MWh; L); batteries at ~5 % (4 h, firming); PPAs signed at ~30 % of
+  convertible sites and offered (optional) at ~10 % of sites, take-or-pay 50–90 %; ~10 % of the
+  training jobs need firm power (do not tolerate curtailment); grid emission factors by
+  jurisdiction and one carbon price (Washington, cap-and-invest, ~$60/t; L).
+
 Sizes (sites / systems / regions / jobs / periods): S 10/4/8/6/3, M 50/5/30/20/4,
 L 200/6/100/60/5, XL 1000/7/300/150/6. Demand is scaled to ~35 % of the buildable IT capacity
 in the last period, so there are real choices to make.
@@ -137,8 +148,24 @@ def _r(x: float, nd: int = 3) -> float:
     return float(round(float(x), nd))
 
 
-def generate(size: str, seed: int) -> dict:
-    """A synthetic instance (plain dict) of the given size; the same seed gives the same instance."""
+FAMILIES = ("all", "core")
+"""``all``: every time-to-power family on (the default); ``core``: the instances as generated before them."""
+GRID_CO2 = {"US-TX": 0.37, "US-WA": 0.08, "US-OH": 0.5, "US-NY": 0.2, "CN-east": 0.58, "CN-west": 0.55, "NO": 0.02,
+            "MY": 0.6, "ET": 0.03, "BT": 0.02}
+"""Grid emissions in tCO2/MWh (round averages by grid mix; L)."""
+CARBON_PRICE = {"id": "wa-cap-and-invest", "jurisdiction": "US-WA", "price_usd_per_t": 60.0}
+"""One carbon price (Washington's cap-and-invest allowances traded around $50-60/t; L)."""
+
+
+def generate(size: str, seed: int, families: str = "all") -> dict:
+    """A synthetic instance (plain dict) of the given size; the same seed gives the same instance.
+
+    ``families="core"`` leaves out the time-to-power families (phases, flexible grid, on-site
+    generation, batteries, PPAs, firm-power jobs, emissions); they come from a second random
+    stream, so the rest of the instance is the same with and without them.
+    """
+    if families not in FAMILIES:
+        raise ValueError(f"families must be one of {FAMILIES}, not {families!r}")
     sz = SIZES[size]
     rng = np.random.default_rng(seed)
     periods = [str(FIRST_YEAR + i) for i in range(sz.periods)]
@@ -151,6 +178,9 @@ def generate(size: str, seed: int) -> dict:
     regions = _regions(rng, sz, periods, total_mw)
     jobs = _jobs(rng, sz, periods, total_mw, sites)
     pol = _policies(periods, sys_ids, scenario="base")
+    if families == "all":
+        _add_power(np.random.default_rng([seed, 2]), sites, jobs, periods)
+        pol["emission_rules"] = [dict(CARBON_PRICE)]
     scenarios = [
         {"id": "base", "probability": 0.5, "description": "demand and policies as announced"},
         {"id": "high-demand", "probability": 0.3, "description": "token demand and training grow faster; power dearer",
@@ -288,6 +318,55 @@ def _sites(rng, sz: Size, periods: list[str], sys_ids: list[str], horizon_months
     return out
 
 
+def _grid_max(s: dict) -> float:
+    g = s.get("grid_mw", 0.0)
+    return float(max(g.values())) if isinstance(g, dict) else float(g)
+
+
+def _add_power(rng: np.random.Generator, sites: list[dict], jobs: list[dict], periods: list[str]) -> None:
+    """The time-to-power families, in place: phases, power sources, grid emissions, firm-power jobs."""
+    P = len(periods)
+    for s in sites:
+        grid = _grid_max(s)
+        s["grid_co2_t_per_mwh"] = GRID_CO2.get(s["jurisdiction"], 0.4)
+        for o in s.get("build_options", []):
+            if s["kind"] != "existing" and rng.random() < 0.8 and o["max_it_mw"] >= 2 * o["block_mw"]:
+                o["max_phases"] = int(rng.choice([2, 3]))
+                o["phase_fixed_capex_usd"] = _r(rng.uniform(1e6, 4e6), 0)
+                o["phase_lead_time_months"] = 12.0
+        src = []
+        if s["kind"] == "greenfield" and rng.random() < 0.2:
+            src.append({"id": "flex", "kind": "grid_flexible", "mw": _r(grid * rng.uniform(0.2, 0.5), 1),
+                        "curtailment_share": float(rng.choice([0.0025, 0.005, 0.01])), "event_hours": 2.0,
+                        "available_from": periods[0]})
+        if rng.random() < 0.15:
+            src.append({"id": "gas", "kind": "onsite", "mw": _r(grid * rng.uniform(0.3, 0.6), 1),
+                        "capex_usd_per_mw": _r(1.5e6 * rng.uniform(0.9, 1.1), 0), "lead_time_months": 12.0,
+                        "heat_rate_mmbtu_per_mwh": _r(rng.uniform(8.5, 10.0), 2),
+                        "fuel_usd_per_mmbtu": _r(rng.uniform(3.0, 4.0), 2), "fom_usd_per_mw_year": 2.5e4,
+                        "vom_usd_per_mwh": 5.0, "availability": 0.95, "co2_t_per_mwh": _r(rng.uniform(0.4, 0.45), 3)})
+        if rng.random() < 0.05:
+            src.append({"id": "battery", "kind": "battery", "mw": _r(grid * rng.uniform(0.1, 0.3), 1),
+                        "duration_hours": 4.0, "capex_usd_per_mw": _r(1.2e6 * rng.uniform(0.9, 1.1), 0),
+                        "lead_time_months": 6.0, "fom_usd_per_mw_year": 1e4})
+        price = float(next(iter(s["electricity_usd_per_mwh"].values())))
+        if s["kind"] == "convertible" and rng.random() < 0.3:
+            src.append({"id": "ppa-signed", "kind": "ppa", "mw": _r(grid * rng.uniform(0.2, 0.5), 1),
+                        "price_usd_per_mwh": _r(price * rng.uniform(0.75, 0.95), 2),
+                        "take_or_pay_share": _r(rng.uniform(0.5, 0.9), 2), "signed": True,
+                        "available_until": periods[int(rng.integers(max(1, P - 2), P))]})
+        if rng.random() < 0.1:
+            src.append({"id": "ppa-offer", "kind": "ppa", "mw": _r(grid * rng.uniform(0.2, 0.5), 1),
+                        "price_usd_per_mwh": _r(price * rng.uniform(0.8, 1.0), 2),
+                        "take_or_pay_share": _r(rng.uniform(0.5, 0.9), 2), "signed": False,
+                        "available_from": periods[min(1, P - 1)]})
+        if src:
+            s["power_sources"] = src
+    for j in jobs:
+        if rng.random() < 0.1:
+            j["tolerates_curtailment"] = False
+
+
 def _regions(rng, sz: Size, periods: list[str], total_mw: float) -> list[dict]:
     P = len(periods)
     cities = [h for h, v in HUBS.items() if v[4] > 0]
@@ -411,9 +490,11 @@ def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(prog="python -m benchmarks.synth", description=__doc__.split("\n")[0])
     ap.add_argument("--size", choices=list(SIZES), required=True)
     ap.add_argument("--seed", type=int, default=1)
+    ap.add_argument("--families", choices=FAMILIES, default="all",
+                    help="all: every time-to-power family (default); core: the instances as before them")
     ap.add_argument("out", help="output file (.yaml, .yml or .json)")
     args = ap.parse_args(argv)
-    data = generate(args.size, args.seed)
+    data = generate(args.size, args.seed, args.families)
     path = write_instance(data, args.out)
     print(f"{data['name']}: {len(data['sites'])} sites, {len(data['systems'])} systems, {len(data['regions'])} regions, "
           f"{len(data['training_jobs'])} jobs, {len(data['horizon']['periods'])} periods -> {path}")

@@ -5,7 +5,9 @@ from __future__ import annotations
 import json
 import os
 import platform
+import time
 from pathlib import Path
+from typing import Any
 
 
 def write_instance(data: dict, out: str | Path) -> Path:
@@ -54,3 +56,30 @@ def machine() -> dict[str, str]:
         pv = "?"
     return {"cpu": cpu, "nproc": str(len(os.sched_getaffinity(0))), "memory": mem,
             "python": platform.python_version(), "highs": hv, "pyomo": pv}
+
+
+def run_raw_highs(mps: str, time_limit: float | None, mip_gap: float, threads: int | None,
+                  seed: int) -> tuple[Any, float, float, float]:
+    """Read ``mps`` into a fresh HiGHS, apply dcplan's objective scaling and the options, run it.
+
+    Returns ``(highs, scale, read_s, run_s)``: objective values read from ``highs`` are divided
+    by ``scale`` to be in USD; ``read_s`` covers reading and scaling, ``run_s`` the run."""
+    import highspy
+
+    from optimizer.solver import scale_objective  # imported before the clock starts
+
+    h = highspy.Highs()
+    h.setOptionValue("output_flag", False)
+    t0 = time.perf_counter()
+    h.readModel(mps)
+    scale = scale_objective(h)
+    read_s = time.perf_counter() - t0
+    if time_limit is not None:
+        h.setOptionValue("time_limit", float(time_limit))
+    if threads is not None:
+        h.setOptionValue("threads", int(threads))
+    h.setOptionValue("mip_rel_gap", float(mip_gap))
+    h.setOptionValue("random_seed", int(seed))
+    t0 = time.perf_counter()
+    h.run()
+    return h, scale, read_s, time.perf_counter() - t0

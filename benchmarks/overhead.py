@@ -44,7 +44,7 @@ import time
 from pathlib import Path
 
 from . import ROOT
-from .common import machine, write_instance
+from .common import machine, run_raw_highs, write_instance
 
 DCPLAN_STAGES = ("load", "validate", "prepare", "build", "handover", "solve", "load_solution", "complete", "extract", "other",
                  "write")
@@ -103,25 +103,7 @@ def child_dcplan(path: str, mps: str, time_limit: float | None, mip_gap: float, 
 
 
 def child_raw(mps: str, time_limit: float | None, mip_gap: float, threads: int | None, seed: int) -> dict:
-    import highspy
-
-    from optimizer.solver import scale_objective  # imported before the clock starts
-
-    h = highspy.Highs()
-    h.setOptionValue("output_flag", False)
-    t0 = time.perf_counter()
-    h.readModel(mps)
-    scale = scale_objective(h)
-    read_s = time.perf_counter() - t0
-    if time_limit is not None:
-        h.setOptionValue("time_limit", float(time_limit))
-    if threads is not None:
-        h.setOptionValue("threads", int(threads))
-    h.setOptionValue("mip_rel_gap", float(mip_gap))
-    h.setOptionValue("random_seed", int(seed))
-    t0 = time.perf_counter()
-    h.run()
-    run_s = time.perf_counter() - t0
+    h, scale, read_s, run_s = run_raw_highs(mps, time_limit, mip_gap, threads, seed)
     info = h.getInfo()
     has_sol = info.primal_solution_status == 2
     return {"status": h.modelStatusToString(h.getModelStatus()),

@@ -33,6 +33,7 @@ import tempfile
 import time
 from pathlib import Path
 
+from .common import run_raw_highs
 from .overhead import instance_file, run_child
 
 COLUMNS = ["date", "instance", "solver", "version", "status", "objective", "bound", "gap", "read_s", "solve_s",
@@ -46,25 +47,7 @@ def _gap(objective: float | None, bound: float | None) -> float | None:
 
 
 def child_highs(mps: str, time_limit: float | None, mip_gap: float, threads: int | None, seed: int) -> dict:
-    import highspy
-
-    from optimizer.solver import scale_objective
-
-    h = highspy.Highs()
-    h.setOptionValue("output_flag", False)
-    t0 = time.perf_counter()
-    h.readModel(mps)
-    scale = scale_objective(h)
-    read_s = time.perf_counter() - t0
-    if time_limit is not None:
-        h.setOptionValue("time_limit", float(time_limit))
-    if threads is not None:
-        h.setOptionValue("threads", int(threads))
-    h.setOptionValue("mip_rel_gap", float(mip_gap))
-    h.setOptionValue("random_seed", int(seed))
-    t0 = time.perf_counter()
-    h.run()
-    solve_s = time.perf_counter() - t0
+    h, scale, read_s, solve_s = run_raw_highs(mps, time_limit, mip_gap, threads, seed)
     info = h.getInfo()
     has = info.primal_solution_status == 2
     objective = info.objective_function_value / scale if has else None

@@ -38,7 +38,7 @@ import time
 from pathlib import Path
 
 from . import ROOT
-from .common import machine, write_instance
+from .common import machine, run_raw_highs, write_instance
 
 COLUMNS = [
     "instance", "variables", "integer_variables", "constraints", "nonzeros", "status", "objective", "best_bound", "gap",
@@ -63,23 +63,7 @@ def child_dcplan(path: str, mps: str, time_limit: float | None, mip_gap: float, 
 def child_raw(mps: str, time_limit: float | None, mip_gap: float, threads: int | None, seed: int) -> dict:
     import highspy
 
-    from optimizer.solver import scale_objective  # imported before the clock starts
-
-    h = highspy.Highs()
-    h.setOptionValue("output_flag", False)
-    t0 = time.perf_counter()
-    h.readModel(mps)
-    scale = scale_objective(h)
-    read_s = time.perf_counter() - t0
-    if time_limit is not None:
-        h.setOptionValue("time_limit", float(time_limit))
-    if threads is not None:
-        h.setOptionValue("threads", int(threads))
-    h.setOptionValue("mip_rel_gap", float(mip_gap))
-    h.setOptionValue("random_seed", int(seed))
-    t0 = time.perf_counter()
-    h.run()
-    run_s = time.perf_counter() - t0
+    h, scale, read_s, run_s = run_raw_highs(mps, time_limit, mip_gap, threads, seed)
     info = h.getInfo()
     lp = h.getLp()
     n_int = sum(1 for t in (lp.integrality_ or []) if t != highspy.HighsVarType.kContinuous)

@@ -10,7 +10,7 @@ from dataclasses import dataclass, replace
 from enum import StrEnum
 from pathlib import Path
 
-STRATEGIES = ("auto", "direct", "fix-and-optimize")
+STRATEGIES = ("auto", "direct", "fix-and-optimize", "relax-and-fix")
 """The search strategies of :attr:`SolveOptions.strategy`."""
 
 

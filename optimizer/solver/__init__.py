@@ -12,7 +12,8 @@ This package is the only code that touches HiGHS: :func:`solve_model` for the pl
 :func:`fixed_lp_duals` for marginal values. Its modules: :mod:`.compile` (the hand-over:
 the Pyomo model compiled into arrays and passed to HiGHS in bulk), :mod:`.session`
 (:class:`HighsSession`), :mod:`.strategy` (how the MIP is searched: direct or
-fix-and-optimize, ``SolveOptions.strategy``), :mod:`.progress` (HiGHS's callbacks: the progress history and
+fix-and-optimize, ``SolveOptions.strategy``), :mod:`.relax_fix` (relax-and-fix),
+:mod:`.progress` (HiGHS's callbacks: the progress history and
 Ctrl-C/SIGTERM), :mod:`.scaling` (objective scaling), :mod:`.names` (names in model files), :mod:`.collector`
 (the garbage collector kept off the model while it is built and handed over).
 """
@@ -31,6 +32,7 @@ from optimizer.model import Context
 from optimizer.options import SolveOptions, Status
 from optimizer.solver.names import NAME_MAX, _unique, model_names
 from optimizer.solver.progress import Progress, ProgressPoint, ctrl_c_stops_search, relative_gap
+from optimizer.solver.relax_fix import relax_and_fix
 from optimizer.solver.scaling import (
     OBJECTIVE_FLOOR_MIN,
     OBJECTIVE_TARGET_MAX,
@@ -102,9 +104,13 @@ def solve_model(m: pyo.ConcreteModel, ctx: Context, options: SolveOptions,
     strategy = resolve_strategy(options.strategy, session)
     sys.stdout.flush()  # HiGHS's log (--verbose) goes to the same stream, below what was printed
     t0 = time.perf_counter()
-    with ctrl_c_stops_search(h, history) as interrupted, history.reporting():
-        found = fix_and_optimize(session, m, options, history, interrupted) if strategy == "fix-and-optimize" \
-            else direct(session)
+    with ctrl_c_stops_search(h, history, session.deadline) as interrupted, history.reporting():
+        if strategy == "fix-and-optimize":
+            found = fix_and_optimize(session, m, options, history, interrupted)
+        elif strategy == "relax-and-fix":
+            found = relax_and_fix(session, m, options, history, interrupted)
+        else:
+            found = direct(session)
     seconds["solve"] = time.perf_counter() - t0
     seconds.update(found.seconds)
     status, raw, has_sol, is_mip = found.status, found.solver_status, found.has_solution, found.is_mip

@@ -18,7 +18,7 @@ from optimizer.options import Status
 from optimizer.solver.collector import no_collection
 from optimizer.solver.compile import compile_model, flat_value, pass_to_highs
 from optimizer.solver.names import model_names
-from optimizer.solver.progress import ctrl_c_stops_search
+from optimizer.solver.progress import Deadline, ctrl_c_stops_search
 from optimizer.solver.scaling import scale_objective
 
 _banner_done = False
@@ -119,6 +119,7 @@ class HighsSession:
         self._cols: dict[int, int] = compiled.cols  # id(Pyomo variable) -> HiGHS column
         self._rows: dict[Any, int] = compiled.rows  # Pyomo constraint data -> HiGHS row
         self._integer = compiled.integer
+        self.deadline = Deadline()  # armed by run() and direct runs; checked in HiGHS's callbacks
 
     # -- addressing
     def column(self, var: pyo.Var) -> int:
@@ -290,7 +291,10 @@ class HighsSession:
         """(status, raw HiGHS model status, whether an incumbent exists) of the last run."""
         model_status = self._h.getModelStatus()
         has = self._h.getInfo().primal_solution_status == 2
-        return map_status(model_status, has), self._h.modelStatusToString(model_status), has
+        raw = self._h.modelStatusToString(model_status)
+        if self.deadline.hit and model_status == highspy.HighsModelStatus.kInterrupt:
+            raw = "Time limit reached"  # dcplan's deadline (progress.Deadline) stopped it, not the user
+        return map_status(model_status, has), raw, has
 
     def run(self, *, time_limit: float | None, mip_gap: float, start: np.ndarray | None = None) -> RunResult:
         """Solve what HiGHS holds now (optionally from a start vector of all columns).
@@ -302,7 +306,12 @@ class HighsSession:
         completed by a small sub-MIP (option ``mip_max_start_nodes``)."""
         h = self._h
         h.setOptionValue("mip_rel_gap", float(mip_gap))
-        h.setOptionValue("time_limit", float(time_limit) if time_limit is not None else highspy.kHighsInf)
+        # HiGHS's time_limit is measured on the run clock of the Highs object, which runs on
+        # across runs (a second run with time_limit 15 after a 20 s run stops at once): the
+        # limit of this run is what the clock reads now plus its own seconds
+        elapsed = float(h.getRunTime())
+        h.setOptionValue("time_limit", elapsed + float(time_limit) if time_limit is not None else highspy.kHighsInf)
+        self.deadline.start(time_limit)
         if start is not None and len(start) == h.getNumCol():
             sol = highspy.HighsSolution()
             sol.col_value = list(map(float, start))

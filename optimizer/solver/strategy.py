@@ -85,6 +85,8 @@ def resolve_strategy(strategy: str, session: HighsSession) -> str:
 def direct(session: HighsSession) -> Search:
     """One HiGHS run on the model as it is."""
     h = session._h
+    limit = float(h.getOptionValue("time_limit")[1])
+    session.deadline.start(limit if limit < 1e30 else None)
     h.run()
     status, raw, has = session.status()
     info = h.getInfo()

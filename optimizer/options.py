@@ -60,10 +60,17 @@ class SolveOptions:
       integer) for 30 % of the time limit (LP included), then hand its plan to the full
       MIP as a start and run it for the time that is left. Status and bound are the full
       MIP's, so the gap stays honest; the time limit covers all three stages;
-    * ``"auto"`` (default) — ``"direct"``, at every size: fix-and-optimize did not pay
-      where it was measured (benchmarks/README.md, "Strategies"; synth-M seed 1, 120 s, one
-      thread: direct within 5 % after 12 s and at a 1.28 % gap at the limit, fix-and-optimize
-      within 5 % after 54 s and at 1.42 %; its restricted MIP's plan was 43 % above direct's).
+    * ``"relax-and-fix"`` — (1) a MIP with only the site builds and phases integer (a
+      relaxation of the whole model: its bound is valid), until 35 % of the time limit;
+      (2) those sites fixed, the training-job placements integer, until 60 %; (3) sites and
+      placements fixed, every other integer column integer, until 75 %; (4) the full MIP
+      from stage 3's plan for the rest. The bound is the better of stage 1's and the full
+      MIP's (:mod:`optimizer.solver.relax_fix`);
+    * ``"auto"`` (default) — ``"direct"``: relax-and-fix wins on the synthetic portfolios
+      (synth-M-1 all families, 120 s, 2 threads: proven 1.0 % in 107 s against direct's 5.0 %
+      at the limit), but it was measured on few instances, so it is chosen explicitly
+      (benchmarks/README.md, "Relax-and-fix"); fix-and-optimize did not pay where it was
+      measured (synth-M seed 1, 120 s: 1.42 % against direct's 1.28 %).
     """
 
     time_limit: float | None = None

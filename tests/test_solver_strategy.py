@@ -129,7 +129,7 @@ def test_unknown_strategies_are_refused(bad):
 def test_the_cli_refuses_an_unknown_strategy_with_exit_2(capsys):
     assert main(["solve", QUICK, "--strategy", "greedy"]) == 2
     out, err = capsys.readouterr()
-    assert out == "" and "strategy must be one of auto, direct, fix-and-optimize, not 'greedy'" in err
+    assert out == "" and "strategy must be one of auto, direct, fix-and-optimize, relax-and-fix, not 'greedy'" in err
 
 
 def test_every_command_with_solve_options_documents_strategy(capsys):

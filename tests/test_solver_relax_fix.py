@@ -1,0 +1,93 @@
+"""``--strategy relax-and-fix`` (optimizer/solver/relax_fix.py): the same optimum as direct,
+a bound that never exceeds it, the verifier's approval; HiGHS's time limit counted per run
+and the deadline the callbacks check. No timing here: benchmarks/README.md measures."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+from conftest import ROOT, solve_checked
+
+sys.path.insert(0, str(Path(__file__).parent))
+from test_solver_strategy import CASES  # noqa: E402
+
+import optimizer  # noqa: E402
+from optimizer.instance.load import load_instance  # noqa: E402
+from optimizer.options import SolveOptions  # noqa: E402
+from optimizer.plan import timed_build  # noqa: E402
+from optimizer.solver.progress import Deadline  # noqa: E402
+from optimizer.solver.relax_fix import PLACEMENT_VARS, SITE_VARS, columns_of  # noqa: E402
+from optimizer.solver.session import HighsSession  # noqa: E402
+
+QUICK = str(ROOT / "instances" / "quickstart.yaml")
+CHINA = str(ROOT / "instances" / "china-2026.yaml")
+
+
+@pytest.mark.parametrize("name", sorted(CASES))
+def test_relax_and_fix_finds_the_direct_optimum_and_the_verifier_accepts_it(name):
+    """The hand-derived cases of tests/test_solver_strategy.py (their optima are asserted there
+    against direct): relax-and-fix must reach the same optimum, with a bound below it."""
+    data = CASES[name]()
+    direct = solve_checked(data, strategy="direct", mip_gap=0.0)
+    rf = solve_checked(data, strategy="relax-and-fix", mip_gap=0.0)
+    assert rf.objective == pytest.approx(direct.objective, rel=1e-7, abs=1e-6)
+    assert rf.best_bound is not None and rf.best_bound <= rf.objective + 1e-6 * max(1.0, abs(rf.objective))
+    assert any("relax-and-fix" in m for m in rf.messages)
+
+
+@pytest.mark.parametrize("path", [QUICK, CHINA])
+def test_relax_and_fix_on_examples_with_jobs_matches_direct(path):
+    """Examples with training jobs (stage 2 places them): same cost as direct within the gap,
+    every point of the history has its bound at or below its plan, the stage-1 bound (the
+    first recorded bound) is at or below direct's optimum, and the verifier accepts the plan."""
+    gap = 1e-4
+    direct = optimizer.solve(path, SolveOptions(strategy="direct", verify=True, mip_gap=gap))
+    rf = optimizer.solve(path, SolveOptions(strategy="relax-and-fix", verify=True, mip_gap=gap))
+    assert rf.status == direct.status == "optimal"
+    assert rf.objective == pytest.approx(direct.objective, rel=2 * gap)
+    assert rf.best_bound is not None and rf.best_bound <= direct.objective * (1 + 1e-9)
+    assert any("verifier: plan re-checked" in m for m in rf.messages)
+    assert all(p["bound"] is None or p["incumbent"] is None or p["bound"] <= p["incumbent"] * (1 + 1e-9)
+               for p in rf.progress)
+    first_bound = next(p["bound"] for p in rf.progress if p["bound"] is not None)
+    assert first_bound <= direct.objective * (1 + 1e-9)
+    for key in ("stage_sites", "stage_placements", "stage_sizing", "full_mip"):
+        assert key in rf.seconds
+
+
+def test_the_stage_columns_are_the_site_and_placement_binaries():
+    """Stage 1 makes exactly the build/expand columns integer, stage 2 the assign columns."""
+    prep, m, ctx, _ = timed_build(load_instance(CHINA))
+    s = HighsSession(m)
+    sites, placements = columns_of(s, m, SITE_VARS), columns_of(s, m, PLACEMENT_VARS)
+    assert sites.size == sum(1 for n in SITE_VARS if hasattr(m, n) for v in getattr(m, n).values() if s.column(v) >= 0)
+    assert placements.size == sum(1 for v in m.assign.values() if s.column(v) >= 0) > 0
+    assert not np.intersect1d(sites, placements).size
+    assert set(sites) | set(placements) <= set(s.integer_columns())
+
+
+def test_the_time_limit_of_a_run_counts_from_its_start():
+    """HiGHS measures ``time_limit`` on a clock that runs on across runs of one Highs object;
+    each run's limit is set to the clock's reading at its start plus its own seconds."""
+    _, m, _, _ = timed_build(load_instance(QUICK))
+    s = HighsSession(m)
+    s.run(time_limit=50.0, mip_gap=0.0)
+    before = float(s._h.getRunTime())
+    assert before > 0
+    out = s.run(time_limit=50.0, mip_gap=0.0)
+    assert out.solver_status == "Optimal"
+    assert float(s._h.getOptionValue("time_limit")[1]) == pytest.approx(before + 50.0, abs=1e-3)
+
+
+def test_the_deadline_passes_at_its_time_and_never_without_one():
+    d = Deadline()
+    assert not d.passed()  # not armed
+    d.start(None)
+    assert not d.passed() and not d.hit
+    d.start(0.0)
+    assert d.passed() and d.hit
+    d.start(3600.0)
+    assert not d.passed() and not d.hit  # re-arming clears the last hit

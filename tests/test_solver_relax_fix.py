@@ -91,3 +91,24 @@ def test_the_deadline_passes_at_its_time_and_never_without_one():
     assert d.passed() and d.hit
     d.start(3600.0)
     assert not d.passed() and not d.hit  # re-arming clears the last hit
+
+
+def test_a_run_the_deadline_stopped_does_not_stop_the_next(tmp_path):
+    """HiGHS keeps a callback's interrupt flag between runs: the callbacks write it on every
+    call, so after a run the deadline stopped (reported as a time limit, not as the user's
+    interrupt) the next run of the same model goes to its optimum."""
+    from benchmarks.synth import main as synth_main
+    from optimizer.solver.progress import ctrl_c_stops_search
+
+    path = tmp_path / "synth-S-1.json"
+    synth_main(["--size", "S", "--seed", "1", str(path)])
+    _, m, _, _ = timed_build(load_instance(path))
+    s = HighsSession(m)
+    s.scale_objective()
+    with ctrl_c_stops_search(s._h, None, s.deadline):
+        s.deadline.start(0.0)  # passed before the first callback
+        s._h.run()
+        status, raw, _ = s.status()
+        assert raw == "Time limit reached" and status in ("feasible", "no_solution")
+        out = s.run(time_limit=300.0, mip_gap=0.0)
+    assert out.solver_status == "Optimal"

@@ -229,15 +229,16 @@ def _subscribed(h: Any, flag: list[str], progress: Progress | None, deadline: De
     """The interrupt callbacks (and with ``progress`` the incumbent callback), subscribed
     while the block runs."""
 
+    # the flag is written on every call, False included: HiGHS keeps the callback's input
+    # between runs, so an interrupt once asked for would stop every later run at its first
+    # callback (a stage after a run the deadline stopped)
     def stop(event: Any) -> None:
-        if flag or (deadline is not None and deadline.passed()):
-            event.interrupt()
+        event.interrupt(bool(flag) or (deadline is not None and deadline.passed()))
 
     def mip_stop(event: Any) -> None:
         if progress is not None:
             progress.observe(event.data_out)
-        if flag or (deadline is not None and deadline.passed()):
-            event.interrupt()
+        event.interrupt(bool(flag) or (deadline is not None and deadline.passed()))
 
     def improved(event: Any) -> None:
         assert progress is not None

@@ -1,41 +1,24 @@
-"""``--strategy relax-and-fix`` (optimizer/solver/relax_fix.py): the same optimum as direct,
+"""``--strategy relax-and-fix`` (optimizer/solver/relax_fix.py; its hand-derived cases are in
+tests/test_solver_strategy.py, beside fix-and-optimize's): the same optimum as direct,
 a bound that never exceeds it, the verifier's approval; HiGHS's time limit counted per run
 and the deadline the callbacks check. No timing here: benchmarks/README.md measures."""
 
 from __future__ import annotations
 
-import sys
-from pathlib import Path
-
 import numpy as np
 import pytest
-from conftest import ROOT, solve_checked
+from conftest import ROOT
 
-sys.path.insert(0, str(Path(__file__).parent))
-from test_solver_strategy import CASES  # noqa: E402
-
-import optimizer  # noqa: E402
-from optimizer.instance.load import load_instance  # noqa: E402
-from optimizer.options import SolveOptions  # noqa: E402
-from optimizer.plan import timed_build  # noqa: E402
-from optimizer.solver.progress import Deadline  # noqa: E402
-from optimizer.solver.relax_fix import PLACEMENT_VARS, SITE_VARS, columns_of  # noqa: E402
-from optimizer.solver.session import HighsSession  # noqa: E402
+import optimizer
+from optimizer.instance.load import load_instance
+from optimizer.options import SolveOptions
+from optimizer.plan import timed_build
+from optimizer.solver.progress import Deadline
+from optimizer.solver.relax_fix import PLACEMENT_VARS, SITE_VARS, columns_of
+from optimizer.solver.session import HighsSession
 
 QUICK = str(ROOT / "instances" / "quickstart.yaml")
 CHINA = str(ROOT / "instances" / "china-2026.yaml")
-
-
-@pytest.mark.parametrize("name", sorted(CASES))
-def test_relax_and_fix_finds_the_direct_optimum_and_the_verifier_accepts_it(name):
-    """The hand-derived cases of tests/test_solver_strategy.py (their optima are asserted there
-    against direct): relax-and-fix must reach the same optimum, with a bound below it."""
-    data = CASES[name]()
-    direct = solve_checked(data, strategy="direct", mip_gap=0.0)
-    rf = solve_checked(data, strategy="relax-and-fix", mip_gap=0.0)
-    assert rf.objective == pytest.approx(direct.objective, rel=1e-7, abs=1e-6)
-    assert rf.best_bound is not None and rf.best_bound <= rf.objective + 1e-6 * max(1.0, abs(rf.objective))
-    assert any("relax-and-fix" in m for m in rf.messages)
 
 
 @pytest.mark.parametrize("path", [QUICK, CHINA])

@@ -30,7 +30,6 @@ a model whose LP is the same but whose search is over ~1,100 binaries only.
 from __future__ import annotations
 
 import time
-from typing import Any
 
 import numpy as np
 import pyomo.environ as pyo
@@ -38,7 +37,7 @@ import pyomo.environ as pyo
 from optimizer.options import SolveOptions, Status
 from optimizer.solver.progress import Progress, relative_gap
 from optimizer.solver.session import HighsSession, RunResult
-from optimizer.solver.strategy import Search, direct, direct_result
+from optimizer.solver.strategy import Search, _money, _unscaled, direct, direct_result
 
 SHARES = (0.35, 0.6, 0.75)
 """Stages 1, 2 and 3 end at these shares of the time limit (what a stage leaves passes on)."""
@@ -154,11 +153,3 @@ def _fix(session: HighsSession, cols: np.ndarray, x: np.ndarray) -> None:
     """Fix integer columns at the (rounded) values of ``x``."""
     v = np.round(x[cols])
     session.set_col_bounds(cols, v, v)
-
-
-def _unscaled(x: float | None, scale: float) -> float | None:
-    return None if x is None else x / scale
-
-
-def _money(x: Any, scale: float) -> str:
-    return "n/a" if x is None else f"{float(x) / scale:.6g}"

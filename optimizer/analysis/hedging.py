@@ -55,16 +55,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from optimizer.analysis.hedging_scenario import (
-    LATER,
-    Key,
-    ScenarioModel,
-    Solved,
-    builds_table,
-    prices_table,
-    prox_q,
-    rounded_mean,
-)
+from optimizer.analysis.hedging_pool import EXECUTORS, Pool, Request, ScenarioInfo, make_pool, scheduler_address
+from optimizer.analysis.hedging_scenario import LATER, Key, Solved, builds_table, prices_table, rounded_mean
 from optimizer.analysis.uncertainty import PlanEvaluation, _evaluate, _rows, _Runner, check_first_stage
 from optimizer.files import atomic_folder
 from optimizer.instance.derive import Prepared, prepare
@@ -72,7 +64,6 @@ from optimizer.instance.schema import Instance
 from optimizer.options import SolveOptions, Status
 from optimizer.results.format import money
 from optimizer.results.outcomes import expected_outcomes, scenario_probabilities
-from optimizer.solver import objective_scale, reset_thread_pool
 
 ITERATION_COLUMNS = ["iteration", "seconds", "disagreement", "sites_disagreeing", "lower_bound_usd",
                      "upper_bound_usd", "gap", "candidate_cost_usd", "candidate"]
@@ -96,6 +87,15 @@ class HedgingOptions:
     Lagrangian bound every that many iterations (and at the end; each costs one extra solve
     per scenario; 0: only iteration 0's wait-and-see bound); ``verify`` re-checks the best
     plan with the independent verifier.
+
+    ``executor`` says where the scenario models live and are solved
+    (:mod:`optimizer.analysis.hedging_pool`): ``'serial'`` (default) all in this process, one
+    after the other; ``'dask'`` spread over Dask workers, one group of scenarios per worker,
+    solved in parallel — a local cluster of ``workers`` processes (default: one per core), or
+    the workers of the cluster at ``scheduler`` (an address such as ``tcp://10.0.0.5:8786`` or a
+    ``distributed.Client``; dcplan must be installed on its workers). Each scenario solve uses
+    the ``threads`` of the :class:`SolveOptions`; on a local cluster their default is the
+    cores divided among the workers. The plan and bounds do not depend on the executor.
     """
 
     sub_mip_gap: float | None = None
@@ -103,12 +103,21 @@ class HedgingOptions:
     rho_factor: float = 0.3
     bound_every: int = 5
     verify: bool = True
+    executor: str = "serial"
+    workers: int | None = None
+    scheduler: Any = None
 
     def __post_init__(self) -> None:
         if self.sub_mip_gap is not None and not (0 < self.sub_mip_gap < 1):
             raise ValueError("sub_mip_gap must be between 0 and 1")
         if self.rho_factor <= 0 or self.max_iterations < 0 or self.bound_every < 0:
             raise ValueError("rho_factor must be > 0, max_iterations and bound_every >= 0")
+        if self.executor not in EXECUTORS:
+            raise ValueError(f"executor must be one of {', '.join(EXECUTORS)}, not {self.executor!r}")
+        if self.workers is not None and self.workers < 1:
+            raise ValueError("workers must be >= 1")
+        if self.scheduler is not None and self.executor != "dask":
+            raise ValueError("a scheduler needs executor 'dask'")
 
 
 DEFAULT_OPTIONS = SolveOptions(mip_gap=0.01)
@@ -156,7 +165,8 @@ class HedgingResult:
             "converged": self.converged, "iterations": len(self.iterations), "solves": self.solves,
             "seconds": {k: round(v, 3) for k, v in self.seconds.items()}, "messages": self.messages,
             "options": {**self.solve_options.as_dict(),
-                        **{k: getattr(self.options, k) for k in self.options.__dataclass_fields__}},
+                        **{k: getattr(self.options, k) for k in self.options.__dataclass_fields__},
+                        "scheduler": scheduler_address(self.options.scheduler)},
         }
 
     def text(self) -> str:
@@ -217,7 +227,8 @@ class _Run:
     sub_gap: float
     t_start: float
     deadline: float | None
-    scen: list[ScenarioModel] = field(default_factory=list)
+    pool: Pool | None = None  # where the scenario models are
+    scen: list[ScenarioInfo] = field(default_factory=list)
     prob: np.ndarray = field(default_factory=lambda: np.zeros(0))  # scenario probabilities, in scen order
     scale: float = 1.0  # common objective scale of the scenario models
     solves: int = 0
@@ -244,11 +255,6 @@ class _Run:
         """Whether the time limit has passed."""
         rest = self.left()
         return rest is not None and rest <= 0
-
-    def per_solve_limit(self, share: int) -> float | None:
-        """Time limit of one solve when ``share`` solves remain (the time left split evenly, at least 1 s)."""
-        rest = self.left()
-        return None if rest is None else max(1.0, rest / max(1, share))
 
 
 @dataclass
@@ -298,17 +304,21 @@ def progressive_hedging(inst: Instance, options: SolveOptions | None = None,
         raise ValueError("progressive hedging needs a target gap mip_gap > 0")
     check_first_stage(inst, "progressive hedging")
     run = _start(inst, so, hedging if hedging is not None else HedgingOptions())
-    _build_scenarios(run)
-    if any(s.impossible for s in run.scen):
-        run.messages += [f"scenario '{s.id}': {msg}" for s in run.scen if s.impossible for msg in s.impossible]
-        return _result(run, Status.INFEASIBLE, None, None, False, [], None)
-    t0 = time.perf_counter()
-    st = _iteration_zero(run)
-    if isinstance(st, HedgingResult):
-        return st
-    run.seconds["iteration_0"] = time.perf_counter() - t0
-    stop_reason = _iterate(run, st)
-    run.seconds["iterations"] = time.perf_counter() - run.t_start - run.seconds["build"]
+    try:
+        _build_scenarios(run)
+        if any(s.impossible for s in run.scen):
+            run.messages += [f"scenario '{s.id}': {msg}" for s in run.scen if s.impossible for msg in s.impossible]
+            return _result(run, Status.INFEASIBLE, None, None, False, [], None)
+        t0 = time.perf_counter()
+        st = _iteration_zero(run)
+        if isinstance(st, HedgingResult):
+            return st
+        run.seconds["iteration_0"] = time.perf_counter() - t0
+        stop_reason = _iterate(run, st)
+        run.seconds["iterations"] = time.perf_counter() - run.t_start - run.seconds["build"]
+    finally:
+        if run.pool is not None:
+            run.pool.close()
     prices = prices_table(run.keys, [s.id for s in run.scen], *st.bound_prices)
     if st.best_b is None:
         out = _no_plan(run, st, stop_reason)
@@ -332,16 +342,17 @@ def _start(inst: Instance, so: SolveOptions, opts: HedgingOptions) -> _Run:
 
 
 def _build_scenarios(run: _Run) -> None:
-    """Build each scenario's model in HiGHS on a common objective scale, with its proximal rows."""
+    """Build each scenario's model in HiGHS (where the executor puts it) on a common
+    objective scale, with its proximal rows; the first-stage costs scaled alike."""
     t0 = time.perf_counter()
-    # HiGHS keeps one thread pool per process, sized by the first solve; reset it so that
-    # these solves get the threads they ask for (as optimizer.solve does)
-    reset_thread_pool()
-    run.scen = [ScenarioModel(run.inst, w, p, run.keys, run.so.threads, run.so.seed) for w, p in run.probs.items()]
-    run.scale = min(objective_scale(s.cost0) for s in run.scen)
-    for s in run.scen:
-        s.set_scale(run.scale)
-        s.add_prox_rows(run.max_blocks)
+    o = run.opts
+    run.pool = make_pool(o.executor, run.inst, list(run.probs.items()), run.keys, run.so.threads, run.so.seed,
+                         o.workers, o.scheduler)
+    info = run.pool.info()
+    run.scale = min(s.scale for s in info)
+    run.pool.prepare(run.scale, run.max_blocks)
+    run.scen = [ScenarioInfo(s.id, s.prob, s.impossible, s.has, s.cost_b * run.scale, s.cost_n * run.scale, run.scale)
+                for s in info]
     run.prob = np.array([s.prob for s in run.scen])
     run.seconds["build"] = time.perf_counter() - t0
 
@@ -349,35 +360,26 @@ def _build_scenarios(run: _Run) -> None:
 def _solve_all(run: _Run, prox: bool, w_b: np.ndarray, w_n: np.ndarray, prox_b: np.ndarray | None,
                prox_n: np.ndarray, bbar: np.ndarray, nbar: np.ndarray, gap: float) -> list[Solved] | None:
     """Solve every scenario with prices W (per scenario, or one vector for all) and, with
-    ``prox``, the proximal term around the mean; None if the time limit ends first."""
-    out = []
+    ``prox``, the proximal term around the mean, each from its last solution; None if the
+    time limit ends first."""
+    if run.out_of_time():
+        return None
+    assert run.pool is not None, "the scenario models are built"
     lin = (1.0 - 2.0 * bbar) / 2.0 if prox else None  # rho/2 (1 - 2 bbar) b: prox_b holds rho
-    for i, s in enumerate(run.scen):
-        if run.out_of_time():
-            return None
-        wb, wn = (w_b[i], w_n[i]) if np.ndim(w_b) == 2 else (w_b, w_n)
-        s.set_objective(lin, wb, wn, prox_b, prox_n / 2.0, nbar)
-        start = None
-        if s.solution is not None:
-            start = s.solution.copy()
-            k = np.flatnonzero(s.has)
-            start[s.q_col[k]] = prox_q(start[s.n_col[k]], nbar[k], run.max_blocks[k]) if prox else 0.0
-        r = s.run(run.per_solve_limit(run.n_scen - i), gap, start)
-        run.solves += 1
-        if r["has"]:
-            s.solution = r["x"]
-        out.append(r)
-    return out
+    per = np.ndim(w_b) == 2  # prices per scenario
+    reqs = [Request(i, w_b[i] if per else w_b, w_n[i] if per else w_n, gap=gap, lin=lin, prox_b=prox_b,
+                    prox_n=prox_n / 2.0, nbar=nbar, warm=True) for i in range(run.n_scen)]
+    out = run.pool.solve(reqs, run.left())
+    run.solves += sum(not r["skipped"] for r in out)
+    return None if any(r["skipped"] for r in out) else out
 
 
 def _first_stage(run: _Run, res: list[Solved]) -> tuple[np.ndarray, np.ndarray]:
     """Builds and blocks of each scenario's solution (rows: scenarios), rounded to integers."""
     b = np.zeros((run.n_scen, run.nk))
     n = np.zeros((run.n_scen, run.nk))
-    for i, (s, r) in enumerate(zip(run.scen, res, strict=True)):
-        k = np.flatnonzero(s.has)
-        b[i, k] = np.round(r["x"][s.b_col[k]])
-        n[i, k] = np.round(r["x"][s.n_col[k]])
+    for i, r in enumerate(res):
+        b[i], n[i] = np.round(r["b"]), np.round(r["n"])
     return b, n
 
 
@@ -416,9 +418,8 @@ def _initial_state(run: _Run, res: list[Solved], lb: float | None) -> _State:
     c_b = np.zeros(nk)
     c_n = np.zeros(nk)
     for s in run.scen:
-        k = np.flatnonzero(s.has)
-        c_b[k] = np.maximum(c_b[k], np.abs(s.cost0[s.b_col[k]]))
-        c_n[k] = np.maximum(c_n[k], np.abs(s.cost0[s.n_col[k]]))
+        c_b = np.maximum(c_b, np.abs(s.cost_b))
+        c_n = np.maximum(c_n, np.abs(s.cost_n))
     spread_n = np.maximum(1.0, n_w.max(axis=0) - n_w.min(axis=0))
     rho_b = run.opts.rho_factor * np.maximum(c_b, c_n)  # a free build still costs its blocks
     rho_n = run.opts.rho_factor * c_n / spread_n
@@ -506,32 +507,26 @@ def _consider(run: _Run, st: _State, b: np.ndarray, n: np.ndarray) -> float | No
 
 
 def _candidate_cost(run: _Run, b: np.ndarray, n: np.ndarray) -> float | None:
-    """Expected cost of fixed builds, each scenario re-planned; None if infeasible in some
-    scenario or not finished in time (only infeasibility is remembered)."""
+    """Expected cost of fixed builds, each scenario re-planned (all at once, from no start);
+    None if infeasible in some scenario or not finished in time (only infeasibility is remembered)."""
     key = tuple(n.astype(int))
     if key in run.evaluated:
         return run.evaluated[key]
-    nk = run.nk
-    total = 0.0
-    for i, s in enumerate(run.scen):
-        if (b[~s.has] > 0).any():
-            run.evaluated[key] = None
-            return None
-        if run.out_of_time():
-            return None
-        s.fix_first_stage(b, n)
-        try:
-            s.set_objective(None, np.zeros(nk), np.zeros(nk), None, None, np.zeros(nk))
-            r = s.run(run.per_solve_limit(run.n_scen - i), run.sub_gap, None)
-        finally:
-            s.fix_first_stage(None, None)
-        run.solves += 1
-        if r["infeasible"]:
-            run.evaluated[key] = None
-            return None
-        if not r["has"]:  # out of time: unknown, may be tried again
-            return None
-        total += s.prob * r["objective"]
+    if any((b[~s.has] > 0).any() for s in run.scen):  # a build that some scenario does not offer
+        run.evaluated[key] = None
+        return None
+    if run.out_of_time():
+        return None
+    assert run.pool is not None, "the scenario models are built"
+    zeros = np.zeros(run.nk)
+    res = run.pool.solve([Request(i, zeros, zeros, gap=run.sub_gap, fix=(b, n)) for i in range(run.n_scen)], run.left())
+    run.solves += sum(not r["skipped"] for r in res)
+    if any(r["infeasible"] for r in res):
+        run.evaluated[key] = None
+        return None
+    if not all(r["has"] for r in res):  # out of time: unknown, may be tried again
+        return None
+    total = float(sum(s.prob * r["objective"] for s, r in zip(run.scen, res, strict=True)))
     run.evaluated[key] = total
     return total
 

@@ -23,6 +23,7 @@ import sys
 from typing import Any
 
 from optimizer.cli._common import (
+    EXIT_INPUT,
     EXIT_OK,
     EXIT_OUTPUT,
     FORMATS_HELP,
@@ -72,6 +73,14 @@ def register(sub: Any) -> None:
     h.add_argument("--bound-every", type=int, default=5, metavar="K",
                    help="Lagrangian lower bound every K iterations (one extra solve per scenario; 0: only the first)")
     h.add_argument("--no-verify", dest="verify", action="store_false", help="skip re-checking the final plans")
+    h.add_argument("--executor", choices=("serial", "dask"), default="serial",
+                   help="where the scenario models are solved: serial (default, this process) or dask (in parallel, "
+                        "one group of scenarios per Dask worker)")
+    h.add_argument("--workers", type=int, metavar="N",
+                   help="workers of the local Dask cluster (default: one per core; with --scheduler: the cluster's own)")
+    h.add_argument("--scheduler", metavar="ADDRESS",
+                   help="Dask scheduler address, e.g. tcp://10.0.0.5:8786 (default: start a local cluster); "
+                        "dcplan must be installed on its workers")
     add_output_options(h, out_help="write summary.json, iterations.csv, builds.csv, outcomes.csv into DIR")
     add_override_options(h)
     h.set_defaults(handler=hedge, output_kind="folder")
@@ -127,18 +136,28 @@ def uncertainty(args: argparse.Namespace) -> int:
 def hedge(args: argparse.Namespace) -> int:
     """``dcplan hedge``: the stochastic plan by progressive hedging."""
     from optimizer.analysis.hedging import HedgingOptions, progressive_hedging
+    from optimizer.analysis.hedging_pool import PoolError
 
     check_output(args.out, args.overwrite)
     options = solve_options(args)
     if options.mip_gap <= 0:
         raise UsageError("invalid option: progressive hedging needs a target gap --mip-gap > 0")
+    if args.scheduler and args.executor != "dask":
+        raise UsageError("invalid option: --scheduler needs --executor dask")
+    if args.workers is not None and args.executor != "dask":
+        raise UsageError("invalid option: --workers needs --executor dask")
     try:
         hopts = HedgingOptions(sub_mip_gap=args.sub_mip_gap, max_iterations=args.max_iterations, rho_factor=args.rho,
-                               bound_every=args.bound_every, verify=args.verify)
+                               bound_every=args.bound_every, verify=args.verify, executor=args.executor,
+                               workers=args.workers, scheduler=args.scheduler)
     except ValueError as exc:
         raise UsageError(f"invalid option: {exc}") from None
     inst = load_with_overrides(args)
-    res = progressive_hedging(inst, options, hopts)
+    try:
+        res = progressive_hedging(inst, options, hopts)
+    except PoolError as exc:
+        print(str(exc), file=sys.stderr)
+        return EXIT_INPUT
     print(res.text())
     if args.out and res.best is not None:
         if not _write_out(res, args, "summary, iterations, builds and outcomes"):

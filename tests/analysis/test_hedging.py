@@ -13,6 +13,7 @@ The plans that progressive hedging returns are re-planned per scenario through
 
 from __future__ import annotations
 
+import pandas as pd
 import pytest
 from test_uncertainty import _case, _inst
 
@@ -133,3 +134,50 @@ def test_hedge_command(tmp_path, capsys):
     assert {p.name for p in out.iterdir()} == {"summary.json", "iterations.csv", "builds.csv", "outcomes.csv", "report.txt"}
     assert main(["hedge", str(f), "--out", str(out)]) == 5  # exists: not overwritten
     assert main(["hedge", str(f), "--rho", "-1"]) == 2
+
+
+def _three_scenarios():
+    """The micro case with a third scenario 'mid' (demand x0.6 = 30 PFLOPS): 0.4 high, 0.2 mid, 0.4 low."""
+    return _case(scenarios=[{"id": "high", "probability": 0.4}, {"id": "mid", "probability": 0.2, "demand_scale": 0.6},
+                            {"id": "low", "probability": 0.4, "demand_scale": 0.2}])
+
+
+def test_hedging_on_dask_workers_is_the_serial_run():
+    """The scenario models on two Dask workers (one holds 'high' and 'low', the other 'mid';
+    reached by the scheduler's address, as a remote cluster would be) give the serial run's
+    iterations, bounds and plan. The extensive form of three scenarios, B MW built:
+    0.4 (1000 B + 150 max(0, 50 - 10 B)) + 0.2 (1000 B + 150 max(0, 30 - 10 B)) + 0.4 (1000 B
+    + 150 max(0, 10 - 10 B)): each MW costs 1000 and saves 1500 of unserved demand in 'high'
+    (0.4 * 1500 = 600) while B < 5, in 'mid' 0.2 * 1500 = 300 while B < 3, in 'low' 600 while B < 1;
+    so B = 1 (saves 1500 > 1000), the second MW saves only 900 < 1000: the optimum is B = 1 at
+    0.4 (1000 + 6000) + 0.2 (1000 + 3000) + 0.4 * 1000 = 2800 + 800 + 400 = 4000."""
+    from distributed import LocalCluster
+
+    inst = _inst(_three_scenarios())
+    so = SolveOptions(mip_gap=1e-6, threads=1)
+    serial = progressive_hedging(inst, so)
+    with LocalCluster(processes=False, n_workers=2, threads_per_worker=1, dashboard_address=None) as cluster:
+        dask = progressive_hedging(inst, so, HedgingOptions(executor="dask", scheduler=cluster.scheduler_address))
+    for res in (serial, dask):
+        assert res.upper_bound == pytest.approx(4000, abs=1e-6)
+        assert res.builds["it_mw"].tolist() == [1.0]
+        assert not res.best.infeasible_in
+        assert not any("verifier" in m for m in res.messages), res.messages
+    cols = [c for c in serial.iterations.columns if c != "seconds"]
+    pd.testing.assert_frame_equal(serial.iterations[cols], dask.iterations[cols])
+    assert dask.lower_bound == pytest.approx(serial.lower_bound, rel=1e-12) and dask.solves == serial.solves
+    assert dask.to_dict()["options"]["executor"] == "dask"
+    assert dask.to_dict()["options"]["scheduler"] == cluster.scheduler_address
+
+
+def test_hedge_command_on_a_local_dask_cluster(tmp_path, capsys):
+    """`dcplan hedge --executor dask --workers 2` starts a local cluster of two processes and
+    gives the plan of the serial run (B = 1 at 4000); --scheduler without dask is refused."""
+    import yaml
+
+    f = tmp_path / "case.yaml"
+    f.write_text(yaml.safe_dump(_three_scenarios()))
+    assert main(["hedge", str(f), "--mip-gap", "1e-6", "--executor", "dask", "--workers", "2", "--threads", "1"]) == 0
+    assert "4.00 k USD" in capsys.readouterr().out
+    assert main(["hedge", str(f), "--scheduler", "tcp://127.0.0.1:8786"]) == 2
+    assert "--scheduler needs --executor dask" in capsys.readouterr().err

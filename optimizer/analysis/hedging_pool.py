@@ -27,7 +27,7 @@ from typing import Any
 
 import numpy as np
 
-from optimizer.analysis.hedging_scenario import Key, ScenarioModel, Solved, prox_q
+from optimizer.analysis.hedging_scenario import CKey, Key, ScenarioModel, Solved, prox_q
 from optimizer.instance.schema import Instance
 from optimizer.solver import objective_scale, reset_thread_pool
 
@@ -43,7 +43,10 @@ class PoolError(RuntimeError):
 class ScenarioInfo:
     """What the run needs to know of one scenario model: id, probability, why it has no plan
     (``impossible``), which build choices exist in it (``has``) and their objective
-    coefficients (``cost_b`` per build, ``cost_n`` per block; unscaled, 0 where absent)."""
+    coefficients (``cost_b`` per build, ``cost_n`` per block; 0 where absent), and its continuous
+    first stage: ``cont`` maps each :data:`CKey` it has to (its cost per MW,
+    :meth:`ScenarioModel.reference_cost`, and its largest MW).
+    Coefficients unscaled as the pool reports them, scaled once the run holds them."""
 
     id: str
     prob: float
@@ -52,6 +55,7 @@ class ScenarioInfo:
     cost_b: np.ndarray
     cost_n: np.ndarray
     scale: float  # the objective scale this model alone would get
+    cont: dict[CKey, tuple[float, float]]
 
 
 @dataclass(frozen=True)
@@ -70,11 +74,14 @@ class Request:
     prox_b: np.ndarray | None = None
     prox_n: np.ndarray | None = None
     nbar: np.ndarray | None = None
-    fix: tuple[np.ndarray, np.ndarray] | None = None
+    fix: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None
     warm: bool = False
+    w_c: np.ndarray | None = None  # prices on the continuous first stage (None: no continuous first stage)
+    prox_c: np.ndarray | None = None
+    cbar: np.ndarray | None = None
 
 
-SKIPPED: Solved = {"has": False, "b": None, "n": None, "objective": None, "bound": None, "infeasible": False,
+SKIPPED: Solved = {"has": False, "b": None, "n": None, "c": None, "objective": None, "bound": None, "infeasible": False,
                    "status": "not solved: time limit", "skipped": True}
 """The answer to a request that the time limit left unsolved."""
 
@@ -89,6 +96,7 @@ class ScenarioGroup:
         reset_thread_pool()
         self.models = {i: ScenarioModel(inst, w, p, keys, threads, seed) for i, (w, p) in zip(index, scenarios, strict=True)}
         self.nk = len(keys)
+        self.nc = 0
         self.max_blocks = np.zeros(self.nk)
 
     def info(self) -> list[ScenarioInfo]:
@@ -98,15 +106,19 @@ class ScenarioGroup:
             k = np.flatnonzero(s.has)
             cb, cn = np.zeros(self.nk), np.zeros(self.nk)
             cb[k], cn[k] = s.cost0[s.b_col[k]], s.cost0[s.n_col[k]]
-            out.append(ScenarioInfo(s.id, s.prob, s.impossible, s.has, cb, cn, objective_scale(s.cost0)))
+            cont = {key: (s.reference_cost(key), float(s.ub0[col])) for key, col in s.cont.items()}
+            out.append(ScenarioInfo(s.id, s.prob, s.impossible, s.has, cb, cn, objective_scale(s.cost0), cont))
         return out
 
-    def prepare(self, scale: float, max_blocks: np.ndarray) -> None:
-        """The common objective scale and the proximal rows of every model."""
+    def prepare(self, scale: float, max_blocks: np.ndarray, ckeys: list[CKey], upper_mw: np.ndarray) -> None:
+        """The common objective scale and the proximal rows of every model (blocks, and the
+        continuous first stage ``ckeys`` of largest MW ``upper_mw``)."""
         self.max_blocks = max_blocks
+        self.nc = len(ckeys)
         for s in self.models.values():
             s.set_scale(scale)
             s.add_prox_rows(max_blocks)
+            s.add_continuous(ckeys, upper_mw)
 
     def solve(self, requests: list[Request], seconds: float | None) -> list[Solved]:
         """Answer ``requests`` in order within ``seconds`` (None: no limit): each solve gets the
@@ -125,28 +137,38 @@ class ScenarioGroup:
         """One request: objective, optional fixing and warm start, the solve; first-stage values of the solution."""
         s = self.models[req.scenario]
         k = np.flatnonzero(s.has)
+        j = np.flatnonzero(s.has_c)
         if req.fix is not None:
             s.fix_first_stage(*req.fix)
         try:
             s.set_objective(req.lin, req.w_b, req.w_n, req.prox_b, req.prox_n,
-                            req.nbar if req.nbar is not None else np.zeros(self.nk))
-            start = None
-            if req.warm and s.solution is not None:
-                start = s.solution.copy()
-                start[s.q_col[k]] = (prox_q(start[s.n_col[k]], req.nbar[k], self.max_blocks[k])
-                                     if req.lin is not None and req.nbar is not None else 0.0)
-            r = s.run(limit, req.gap, start)
+                            req.nbar if req.nbar is not None else np.zeros(self.nk), req.w_c, req.prox_c, req.cbar)
+            r = s.run(limit, req.gap, self._start(s, req, k, j))
         finally:
             if req.fix is not None:
                 s.fix_first_stage(None, None)
         if req.warm and r["has"]:
             s.solution = r["x"]
-        b = n = None
+        b = n = c = None
         if r["has"]:
-            b, n = np.zeros(self.nk), np.zeros(self.nk)
-            b[k], n[k] = r["x"][s.b_col[k]], r["x"][s.n_col[k]]
-        return {"has": r["has"], "b": b, "n": n, "objective": r["objective"], "bound": r["bound"],
+            b, n, c = np.zeros(self.nk), np.zeros(self.nk), np.zeros(self.nc)
+            b[k], n[k], c[j] = r["x"][s.b_col[k]], r["x"][s.n_col[k]], r["x"][s.c_col[j]]
+        return {"has": r["has"], "b": b, "n": n, "c": c, "objective": r["objective"], "bound": r["bound"],
                 "infeasible": r["infeasible"], "status": r["status"], "skipped": False}
+
+    def _start(self, s: ScenarioModel, req: Request, k: np.ndarray, j: np.ndarray) -> np.ndarray | None:
+        """The warm start of a ``warm`` request: the model's last solution with its tangent
+        variables set for this request's proximal terms (0 without them)."""
+        if not req.warm or s.solution is None:
+            return None
+        start = s.solution.copy()
+        prox = req.lin is not None and req.nbar is not None
+        start[s.q_col[k]] = prox_q(start[s.n_col[k]], req.nbar[k], self.max_blocks[k]) if prox and req.nbar is not None else 0.0
+        if len(j):
+            cont = prox and req.prox_c is not None and req.cbar is not None
+            start[s.qc_col[j]] = (prox_q(start[s.c_col[j]], req.cbar[j], [s.c_tangents[i] for i in j])
+                                  if cont and req.cbar is not None else 0.0)
+        return start
 
 
 class Pool:
@@ -181,9 +203,9 @@ class Pool:
                 out[i] = inf
         return [x for x in out if x is not None]
 
-    def prepare(self, scale: float, max_blocks: np.ndarray) -> None:
+    def prepare(self, scale: float, max_blocks: np.ndarray, ckeys: list[CKey], upper_mw: np.ndarray) -> None:
         """The common objective scale and proximal rows on every group."""
-        self._call("prepare", [(scale, max_blocks) for _g in self.groups])
+        self._call("prepare", [(scale, max_blocks, ckeys, upper_mw) for _g in self.groups])
 
     def solve(self, requests: list[Request], seconds: float | None) -> list[Solved]:
         """Answer ``requests`` (each group its own, all groups at once) within ``seconds``; in request order."""

@@ -1,11 +1,13 @@
 """Progressive hedging's scenario models: one scenario kept in HiGHS, re-solved with prices.
 
 Each :class:`ScenarioModel` holds one scenario's model in a :class:`~optimizer.solver.HighsSession`
-and addresses its first-stage columns (build binaries and blocks: ``build``/``blocks`` of an
-opening phase, ``expand``/``expand_blocks`` of a later phase) by build choice, so
-:mod:`optimizer.analysis.hedging` can change costs, bounds and the proximal rows between
-iterations without rebuilding. The proximal term on the block counts is approximated by
-tangent rows of the square (:func:`tangents`, :func:`prox_q`).
+and addresses its first-stage columns — build binaries and blocks (``build``/``blocks`` of an
+opening phase, ``expand``/``expand_blocks`` of a later phase) by build choice, and the
+continuous first stage (:data:`CONTINUOUS`: on-site generation and batteries built and kept,
+PPA offers contracted) by :data:`CKey` — so :mod:`optimizer.analysis.hedging` can change costs,
+bounds and the proximal rows between iterations without rebuilding. The proximal square on
+block counts and continuous MW is approximated by tangent rows (:func:`tangents`,
+:func:`mw_tangents`, :func:`prox_q`).
 """
 
 from __future__ import annotations
@@ -33,6 +35,13 @@ LATER = 2
 """The phase of a :data:`Key` that adds blocks to an opened site (the builds table numbers the
 later phases 2, 3, ... in decision order)."""
 
+CONTINUOUS = ("generator_built_mw", "generator_kept_mw", "ppa_contract_mw")
+"""The model's continuous first-stage variables: MW of on-site generation and batteries built
+per decision period and kept per period, MW contracted of PPA offers."""
+
+CKey = tuple[str, ...]
+"""A continuous first-stage decision: (variable name of :data:`CONTINUOUS`, *its index)."""
+
 Solved = dict[str, Any]
 """One scenario solve as :meth:`ScenarioModel.run` reports it: ``has`` (a solution), ``x``,
 ``objective`` and ``bound`` (unscaled), ``infeasible`` and the solver's ``status``."""
@@ -52,11 +61,20 @@ class ScenarioModel:
         if threads:
             self.session.set_option("threads", int(threads))
         event = [(m.BUILD, m.build, m.blocks) if k[3] == 1 else (m.EXPAND, m.expand, m.expand_blocks) for k in keys]
-        self.has = np.array([k[:3] in where for k, (where, _b, _n) in zip(keys, event, strict=True)])
+        self.has = np.array([k[:3] in where for k, (where, _b, _n) in zip(keys, event, strict=True)], dtype=bool)
         self.b_col = np.array([self.session.column(b[k[:3]]) if ok else -1
                                for k, ok, (_w, b, _n) in zip(keys, self.has, event, strict=True)], dtype=np.int32)
         self.n_col = np.array([self.session.column(n[k[:3]]) if ok else -1
                                for k, ok, (_w, _b, n) in zip(keys, self.has, event, strict=True)], dtype=np.int32)
+        self.cont: dict[CKey, int] = {(name, *(idx if isinstance(idx, tuple) else (idx,))): self.session.column(v)
+                                      for name in CONTINUOUS if hasattr(m, name)
+                                      for idx, v in getattr(m, name).items()}
+        # a PPA contract costs nothing itself: its energy does; 1 MW over the term as its reference cost
+        self.energy_cols: dict[CKey, list[int]] = {}
+        for (site, src, p, _w) in (m.PPA_USE if hasattr(m, "PPA_OFFER") and len(m.PPA_OFFER) else ()):
+            if ("ppa_contract_mw", site, src) in self.cont:
+                var = m.ppa_paid_mw[site, src, p, _w] if (site, src, p, _w) in m.PPA_PAID else m.ppa_mw[site, src, p, _w]
+                self.energy_cols.setdefault(("ppa_contract_mw", site, src), []).append(self.session.column(var))
         lp = self.session.lp()
         self.cost0 = lp.cost
         self.offset = lp.offset
@@ -67,6 +85,18 @@ class ScenarioModel:
         self.scale = 1.0
         self.q_col = np.zeros(0, dtype=np.int32)
         self.rows: list[tuple[int, int, float]] = []  # (row, key index, t)
+        self.has_c = np.zeros(0, dtype=bool)  # continuous first stage, in the run's CKey order
+        self.c_col = np.zeros(0, dtype=np.int32)
+        self.qc_col = np.zeros(0, dtype=np.int32)
+        self.crows: list[tuple[int, int, float]] = []
+        self.c_tangents: list[list[float]] = []
+
+    def reference_cost(self, key: CKey) -> float:
+        """The objective coefficient of a continuous decision per MW, unscaled: its own, or for a
+        PPA contract the cost of taking 1 MW of it through its term (its energy columns)."""
+        own = abs(float(self.cost0[self.cont[key]]))
+        energy = float(np.abs(self.cost0[self.energy_cols.get(key, [])]).sum()) if key in self.energy_cols else 0.0
+        return max(own, energy) / self.scale
 
     def set_scale(self, scale: float) -> None:
         """Objective in HiGHS multiplied by ``scale`` (common to all scenarios, so prices
@@ -87,33 +117,65 @@ class ScenarioModel:
                 self.rows.append((row, int(i), float(t)))
         self.cost0 = np.concatenate([self.cost0, np.zeros(nq)])
 
+    def add_continuous(self, ckeys: list[CKey], upper: np.ndarray) -> None:
+        """Address the run's continuous first stage (``ckeys``; ``upper``: each one's largest MW)
+        and add one q column per decision this model has, with tangent rows of its square at
+        :func:`mw_tangents`."""
+        self.has_c = np.array([k in self.cont for k in ckeys], dtype=bool)
+        self.c_col = np.array([self.cont.get(k, -1) for k in ckeys], dtype=np.int32)
+        j = np.flatnonzero(self.has_c)
+        self.qc_col = np.full(len(ckeys), -1, dtype=np.int32)
+        if len(j):
+            self.qc_col[j] = self.session.add_columns(np.zeros(len(j)), np.full(len(j), INF))
+        self.c_tangents = [mw_tangents(float(u)) for u in upper]
+        for i in j:
+            for t in self.c_tangents[i]:
+                row = self.session.add_row(-INF, INF, np.array([self.qc_col[i], self.c_col[i]]), np.array([1.0, -2.0 * t]))
+                self.crows.append((row, int(i), float(t)))
+        self.cost0 = np.concatenate([self.cost0, np.zeros(len(j))])
+
     def set_objective(self, lin: np.ndarray | None, w_b: np.ndarray, w_n: np.ndarray, prox_b: np.ndarray | None,
-                      prox_n: np.ndarray | None, nbar: np.ndarray) -> None:
-        """Cost = C_w + W.x (+ the proximal terms around xbar when ``lin`` is given)."""
+                      prox_n: np.ndarray | None, nbar: np.ndarray, w_c: np.ndarray | None = None,
+                      prox_c: np.ndarray | None = None, cbar: np.ndarray | None = None) -> None:
+        """Cost = C_w + W.x (+ the proximal terms around xbar when ``lin`` is given: ``prox_n``
+        and ``prox_c`` weigh the tangent variables of blocks and continuous MW)."""
         c = self.cost0.copy()
         k = np.flatnonzero(self.has)
+        j = np.flatnonzero(self.has_c)
         c[self.b_col[k]] += w_b[k]
         c[self.n_col[k]] += w_n[k]
+        if w_c is not None:
+            c[self.c_col[j]] += w_c[j]
+        prox = lin is not None
         if lin is not None:
             assert prox_b is not None and prox_n is not None, "the proximal terms need their weights"
             c[self.b_col[k]] += prox_b[k] * lin[k]
             c[self.q_col[k]] = prox_n[k]
         else:
             c[self.q_col[k]] = 0.0
+        c[self.qc_col[j]] = prox_c[j] if prox and prox_c is not None else 0.0
         self.session.set_costs(np.arange(len(c), dtype=np.int32), c)
-        if self.rows:
-            rows = np.array([r for r, _i, _t in self.rows], dtype=np.int32)
-            lo = np.array([-INF if lin is None else -2.0 * t * nbar[i] - t * t for _r, i, t in self.rows])
-            self.session.set_row_bounds(rows, lo, np.full(len(rows), INF))
+        self._tangent_bounds(self.rows, nbar if prox else None)
+        self._tangent_bounds(self.crows, cbar if prox and prox_c is not None else None)
 
-    def fix_first_stage(self, b: np.ndarray | None, n: np.ndarray | None) -> None:
-        """Fix the builds ``b`` and blocks ``n`` (None: restore the model's own bounds)."""
+    def _tangent_bounds(self, rows: list[tuple[int, int, float]], mean: np.ndarray | None) -> None:
+        """Tangent rows q - 2t x >= -2t mean - t^2 around ``mean`` (None: switched off)."""
+        if rows:
+            idx = np.array([r for r, _i, _t in rows], dtype=np.int32)
+            lo = np.array([-INF if mean is None else -2.0 * t * mean[i] - t * t for _r, i, t in rows])
+            self.session.set_row_bounds(idx, lo, np.full(len(idx), INF))
+
+    def fix_first_stage(self, b: np.ndarray | None, n: np.ndarray | None, mw: np.ndarray | None = None) -> None:
+        """Fix the builds ``b``, blocks ``n`` and continuous MW ``mw`` (clipped to their bounds;
+        None: restore the model's own bounds)."""
         k = np.flatnonzero(self.has)
-        cols = np.concatenate([self.b_col[k], self.n_col[k]])
+        j = np.flatnonzero(self.has_c)
+        cols = np.concatenate([self.b_col[k], self.n_col[k], self.c_col[j]])
         if b is None or n is None:
             lo, up = self.lb0[cols], self.ub0[cols]
         else:
-            vals = np.concatenate([b[k], n[k]]).astype(float)
+            cont = np.clip(mw[j], self.lb0[self.c_col[j]], self.ub0[self.c_col[j]]) if mw is not None else self.lb0[self.c_col[j]]
+            vals = np.concatenate([b[k], n[k], cont]).astype(float)
             lo, up = vals, vals
         self.session.set_col_bounds(cols, lo, up)
 
@@ -138,12 +200,23 @@ def tangents(max_blocks: int) -> list[int]:
     return ts
 
 
-def prox_q(n: np.ndarray, nbar: np.ndarray, max_blocks: np.ndarray) -> np.ndarray:
-    """The q values that the tangent rows give at ``n`` (their maximum)."""
-    out = np.zeros(len(n))
-    for i in range(len(n)):
-        d = n[i] - nbar[i]
-        out[i] = max(2 * t * d - t * t for t in tangents(int(max_blocks[i])))
+def mw_tangents(upper_mw: float) -> list[float]:
+    """The tangent points of a continuous decision's proximal square: 0 and ±U/16, ±U/8, ±U/4,
+    ±U/2, ±U for its largest value U (the square is exact at these distances from the mean,
+    under-estimated between them; no points for U = 0 or an unbounded U)."""
+    if not (0 < upper_mw < INF):
+        return [0.0]
+    return [0.0, *(s * upper_mw / 2 ** e for e in range(4, -1, -1) for s in (1, -1))]
+
+
+def prox_q(x: np.ndarray, xbar: np.ndarray, points: list[list[float]] | np.ndarray) -> np.ndarray:
+    """The q values that the tangent rows give at ``x`` (their maximum): ``points`` are each
+    decision's tangent points, or its maximum block count (:func:`tangents`)."""
+    out = np.zeros(len(x))
+    for i in range(len(x)):
+        d = x[i] - xbar[i]
+        ts = points[i] if isinstance(points, list) else tangents(int(points[i]))
+        out[i] = max(2 * t * d - t * t for t in ts)
     return np.maximum(out, 0.0)
 
 

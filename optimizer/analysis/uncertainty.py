@@ -32,8 +32,8 @@ its whole first stage and re-plans the rest: the site builds with all their phas
 generation and batteries built and kept, and the PPA offers signed
 (:meth:`~optimizer.instance.decisions.Decisions.from_plan`); re-planned in each scenario they
 would be chosen knowing the scenario, and EEV, VSS and the regrets would be wrong.
-Progressive hedging does not yet share those continuous first-stage values across its
-scenario models, so it refuses such instances (:func:`first_stage_problems`).
+Progressive hedging shares all of them between its scenario models too
+(:mod:`optimizer.analysis.hedging`).
 """
 
 from __future__ import annotations
@@ -50,8 +50,7 @@ import pandas as pd
 
 from optimizer.files import atomic_folder
 from optimizer.instance.decisions import Decisions
-from optimizer.instance.derive import BASE_SCENARIO, prepare
-from optimizer.instance.errors import InstanceError, Problem
+from optimizer.instance.derive import BASE_SCENARIO
 from optimizer.instance.schema import Instance
 from optimizer.instance.transforms import mean_scenario_instance, most_probable_scenario, single_scenario
 from optimizer.options import Risk, SolveOptions, Status
@@ -322,38 +321,6 @@ class UncertaintyReport:
 
 
 # ----------------------------------------------------------------------------- the analysis
-def first_stage_problems(inst: Instance, what: str) -> list[Problem]:
-    """The first-stage decisions of ``inst`` that fixing a plan's builds does not fix, one
-    problem each, for the analysis ``what``: on-site generation or batteries the plan may build
-    within the horizon (built and kept MW), and PPA offers it may sign (contracted MW; a signed
-    PPA is data). None with fewer than two scenarios: re-planning the one scenario is the plan."""
-    if len(inst.scenarios) < 2:
-        return []
-    sup = prepare(inst).supply
-    built = {(c.site, c.source) for c in sup.generator_choices}
-    offers = {k for k, src in sup.ppas.items() if not src.signed and sup.ppa_periods.get(k)}
-    out = []
-    for (s, g) in sorted(built | offers):
-        src = sup.generators[s, g] if (s, g) in built else sup.ppas[s, g]
-        if (s, g) in built:
-            rule = (f"{what} cannot yet fix the {src.kind} MW a plan builds and keeps (first-stage decisions shared "
-                    "by every scenario); remove the source, or solve the stochastic plan with 'dcplan solve'")
-        else:
-            rule = (f"{what} cannot yet fix the MW a plan contracts under an optional PPA (a first-stage decision "
-                    "shared by every scenario); make it signed (signed: true, mw: the MW to contract), or solve the "
-                    "stochastic plan with 'dcplan solve'")
-        out.append(Problem(inst.name, f"sites[{s}].power_sources[{g}]", rule))
-    return out
-
-
-def check_first_stage(inst: Instance, what: str) -> None:
-    """Raise :class:`~optimizer.instance.errors.InstanceError` (exit 2 on the command line)
-    listing :func:`first_stage_problems`, if any."""
-    problems = first_stage_problems(inst, what)
-    if problems:
-        raise InstanceError(problems)
-
-
 def _rows(df: pd.DataFrame) -> Iterator[Any]:
     """The rows of ``df`` as named tuples (``df.itertuples()``), typed ``Any``: their fields are its columns."""
     return df.itertuples()
@@ -391,18 +358,18 @@ class _Runner:
 
 def _evaluate(run: _Runner, inst: Instance, name: str, description: str,
               first_stage: pd.DataFrame | dict[str, pd.DataFrame],
-              known: dict[str, Plan] | None = None) -> PlanEvaluation:
+              known: dict[str, Plan] | None = None, decisions: Decisions | None = None) -> PlanEvaluation:
     """Fix a plan's first stage and re-plan everything else in each scenario alone.
 
     ``first_stage`` is a plan's tables (its whole first stage is fixed:
     :meth:`~optimizer.instance.decisions.Decisions.from_plan`) or a ``builds`` table alone
-    (progressive hedging, whose instances have no other first-stage decisions)."""
+    (its builds are fixed, or the whole first stage given as ``decisions``: progressive hedging)."""
     probs = scenario_probabilities(inst)
     rows, infeasible = [], []
     if isinstance(first_stage, dict):
         fixed, builds = Decisions.from_plan(first_stage), first_stage["builds"]
     else:
-        fixed, builds = Decisions.from_builds(first_stage), first_stage
+        fixed, builds = (decisions or Decisions.from_builds(first_stage)), first_stage
     for w, p in probs.items():
         plan = (known or {}).get(w)
         if plan is None:
@@ -556,10 +523,8 @@ __all__ = [
     "OUTCOME_COLUMNS",
     "PlanEvaluation",
     "UncertaintyReport",
-    "check_first_stage",
     "cvar",
     "expected_outcomes",
-    "first_stage_problems",
     "mean_scenario_instance",
     "scenario_outcomes",
     "single_scenario",

@@ -4,6 +4,8 @@
 
     python -m benchmarks.decomposition instances/china-bubble.yaml --scenarios 3,10,50 --time-limit 600
     python -m benchmarks.decomposition out/synth-S.yaml --scenarios 50 --mip-gap 0.01 --csv out/decomp.csv
+    python -m benchmarks.decomposition out/synth-M.json --scenarios 50 --mip-gap 0.02 --time-limit 1800 \
+        --executor dask --workers 2 --threads 1 --strategy relax-and-fix
 
 For each N the base instance gets N Monte-Carlo scenarios
 (``sample_scenarios(base, N, seed, sigma=0.3, common_sigma=0.3)``, with the base's own
@@ -11,7 +13,11 @@ scenarios as policy regimes when it has any, as in ``docs/uncertainty.md``). The
 instance is then solved twice with the same time limit and target gap:
 
 - ``extensive``: :func:`optimizer.solve` (one MIP with every scenario);
-- ``hedging``: :func:`optimizer.analysis.hedging.progressive_hedging`.
+- ``hedging``: :func:`optimizer.analysis.hedging.progressive_hedging`, its scenario models in this
+  process (``--executor serial``) or on Dask workers (``--executor dask``: a local cluster of
+  ``--workers`` processes, or the cluster at ``--scheduler ADDRESS``).
+
+``--strategy`` is the extensive form's search strategy (``SolveOptions.strategy``).
 
 One row per (N, method): status, expected cost of the plan, best lower bound, gap, seconds
 (wall), and for hedging the iterations and scenario solves. ``vs_extensive_pct`` is the plan's
@@ -45,9 +51,10 @@ def scenario_set(base, n: int, seed: int):
 
 
 def run(path: str, counts: list[int], *, time_limit: float, mip_gap: float, seed: int, threads: int | None,
-        methods: list[str]) -> list[dict]:
+        methods: list[str], executor: str = "serial", workers: int | None = None, scheduler: str | None = None,
+        strategy: str = "auto") -> list[dict]:
     import optimizer
-    from optimizer.analysis.hedging import progressive_hedging
+    from optimizer.analysis.hedging import HedgingOptions, progressive_hedging
 
     base = optimizer.load_instance(path)
     rows = []
@@ -56,21 +63,24 @@ def run(path: str, counts: list[int], *, time_limit: float, mip_gap: float, seed
         ef_cost = None
         if "extensive" in methods:
             t0 = time.perf_counter()
-            opts = optimizer.SolveOptions(time_limit=time_limit, mip_gap=mip_gap, threads=threads, diagnose_time_limit=10)
+            opts = optimizer.SolveOptions(time_limit=time_limit, mip_gap=mip_gap, threads=threads, diagnose_time_limit=10,
+                                          strategy=strategy)
             plan = optimizer.solve(inst, opts)
             secs = time.perf_counter() - t0
             ef_cost = plan.expected_cost if plan.has_solution else None
-            rows.append({"instance": base.name, "scenarios": n, "method": "extensive", "status": plan.status,
+            rows.append({"instance": base.name, "scenarios": n, "method": f"extensive ({strategy})", "status": plan.status,
                          "expected_cost": ef_cost, "lower_bound": plan.best_bound, "gap": plan.mip_gap,
                          "seconds": round(secs, 1), "iterations": None, "solves": 1, "vs_extensive_pct": 0.0 if ef_cost else None,
                          "variables": plan.model_size.get("variables"), "constraints": plan.model_size.get("constraints")})
             _print(rows[-1])
         if "hedging" in methods:
             t0 = time.perf_counter()
-            res = progressive_hedging(inst, optimizer.SolveOptions(mip_gap=mip_gap, time_limit=time_limit, threads=threads))
+            hopts = HedgingOptions(executor=executor, workers=workers, scheduler=scheduler)
+            res = progressive_hedging(inst, optimizer.SolveOptions(mip_gap=mip_gap, time_limit=time_limit, threads=threads),
+                                      hopts)
             secs = time.perf_counter() - t0
             ub = res.upper_bound
-            rows.append({"instance": base.name, "scenarios": n, "method": "hedging", "status": res.status,
+            rows.append({"instance": base.name, "scenarios": n, "method": f"hedging ({executor})", "status": res.status,
                          "expected_cost": ub, "lower_bound": res.lower_bound, "gap": res.gap, "seconds": round(secs, 1),
                          "iterations": len(res.iterations), "solves": res.solves,
                          "vs_extensive_pct": (100 * (ub - ef_cost) / ef_cost) if (ub is not None and ef_cost) else None,
@@ -86,7 +96,7 @@ def _fmt(x, spec: str = "") -> str:
 
 
 def _print(r: dict) -> None:
-    print(f"{r['instance']:<14} N={r['scenarios']:<4} {r['method']:<10} {r['status']:<12} "
+    print(f"{r['instance']:<14} N={r['scenarios']:<4} {r['method']:<26} {r['status']:<12} "
           f"cost {_fmt(r['expected_cost'], ',.0f'):>18}  bound {_fmt(r['lower_bound'], ',.0f'):>18}  "
           f"gap {_fmt(None if r['gap'] is None else 100 * r['gap'], '.2f'):>6} %  {r['seconds']:>7.1f} s  "
           f"it {_fmt(r['iterations']):>3}  vs EF {_fmt(r['vs_extensive_pct'], '+.2f')} %", flush=True)
@@ -102,9 +112,14 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--threads", type=int)
     ap.add_argument("--methods", default="extensive,hedging")
     ap.add_argument("--csv", metavar="OUT.csv")
+    ap.add_argument("--executor", choices=("serial", "dask"), default="serial", help="where hedging's scenario models live")
+    ap.add_argument("--workers", type=int, help="local Dask workers (default: one per core)")
+    ap.add_argument("--scheduler", metavar="ADDRESS", help="a Dask scheduler address instead of a local cluster")
+    ap.add_argument("--strategy", default="auto", help="search strategy of the extensive form (default auto)")
     args = ap.parse_args(argv)
     rows = run(args.instance, [int(x) for x in args.scenarios.split(",")], time_limit=args.time_limit,
-               mip_gap=args.mip_gap, seed=args.seed, threads=args.threads, methods=args.methods.split(","))
+               mip_gap=args.mip_gap, seed=args.seed, threads=args.threads, methods=args.methods.split(","),
+               executor=args.executor, workers=args.workers, scheduler=args.scheduler, strategy=args.strategy)
     if args.csv:
         Path(args.csv).parent.mkdir(parents=True, exist_ok=True)
         with open(args.csv, "w", newline="") as f:

@@ -55,7 +55,9 @@ class Plan:
         return Status(self.status).has_solution
 
     def summary(self) -> dict[str, Any]:
-        """The plan's headline figures, as written to ``summary.json``.
+        """The plan's headline figures: the part of ``summary.json`` that needs no result table
+        (``summary.json`` adds the power figures and the search's progress history:
+        :func:`optimizer.results.write.plan_summary`).
 
         ``objective`` is the solver's objective, named by ``objective_name``: the expected
         discounted cost, or under a risk setting the risk objective (1 - weight) × expected

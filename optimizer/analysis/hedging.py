@@ -53,6 +53,7 @@ and every such plan is verified.
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -95,6 +96,7 @@ class _Run:
     sub_gap: float
     t_start: float
     deadline: float | None
+    progress: Callable[[dict[str, float | None]], None] | None = None
     pool: Pool | None = None  # where the scenario models are
     scen: list[ScenarioInfo] = field(default_factory=list)
     prob: np.ndarray = field(default_factory=lambda: np.zeros(0))  # scenario probabilities, in scen order
@@ -170,18 +172,22 @@ class _State:
 
 # ----------------------------------------------------------------------------- the algorithm
 def progressive_hedging(inst: Instance, options: SolveOptions | None = None,
-                        hedging: HedgingOptions | None = None) -> HedgingResult:
+                        hedging: HedgingOptions | None = None,
+                        progress: Callable[[dict[str, float | None]], None] | None = None) -> HedgingResult:
     """The stochastic plan of ``inst`` by progressive hedging (see the module docstring).
 
     ``options``: target gap between the bounds, time limit, threads and seed (default
     :data:`DEFAULT_OPTIONS`, a 1 % gap); ``hedging``: the method's own settings, including
-    where the scenario models are solved (``executor``). Raises
+    where the scenario models are solved (``executor``); ``progress`` is called after every
+    iteration with ``{seconds, incumbent, bound, gap}`` (the upper and lower bound so far, as
+    ``dcplan solve``'s progress lines show a search). Raises
     :class:`~optimizer.analysis.hedging_pool.PoolError` when a Dask cluster cannot be used.
     """
     so = options if options is not None else DEFAULT_OPTIONS
     if so.mip_gap <= 0:
         raise ValueError("progressive hedging needs a target gap mip_gap > 0")
     run = _start(inst, so, hedging if hedging is not None else HedgingOptions())
+    run.progress = progress
     try:
         _build_scenarios(run)
         if any(s.impossible for s in run.scen):
@@ -392,8 +398,10 @@ def _record(run: _Run, st: _State, it: int, name: str, cost: float | None) -> bo
     dis = float(run.prob @ (np.abs(st.b_w - st.bbar).sum(axis=1) + np.abs(st.n_w - st.nbar).sum(axis=1)))
     dis_mw = float(run.prob @ np.abs(st.c_w - st.cbar).sum(axis=1))
     sites = {run.site_of[i] for i in range(run.nk) if np.ptp(st.n_w[:, i]) > 0 or np.ptp(st.b_w[:, i]) > 0}
-    st.iters.append([it, round(time.perf_counter() - run.t_start, 3), dis, len(sites), dis_mw, st.lb, st.ub, st.gap,
-                     cost, name])
+    seconds = round(time.perf_counter() - run.t_start, 3)
+    st.iters.append([it, seconds, dis, len(sites), dis_mw, st.lb, st.ub, st.gap, cost, name])
+    if run.progress is not None:
+        run.progress({"seconds": seconds, "incumbent": st.ub, "bound": st.lb, "gap": st.gap})
     return dis < 1e-9 and bool((np.ptp(st.c_w, axis=0) <= AGREE_MW).all())
 
 

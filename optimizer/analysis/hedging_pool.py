@@ -20,6 +20,7 @@ where the models are: a group solves its scenarios exactly as the serial loop di
 
 from __future__ import annotations
 
+import logging
 import os
 import time
 from dataclasses import dataclass
@@ -270,6 +271,8 @@ class DaskPool(Pool):
         except ImportError as exc:  # pragma: no cover - dependency declared in pyproject
             raise PoolError("executor 'dask' needs dask[distributed]: pip install 'dask[distributed]'") from exc
         client: Any
+        if not isinstance(scheduler, Client):  # a cluster or client of this run's own: its INFO lines are noise
+            logging.getLogger("distributed").setLevel(max(logging.WARNING, logging.getLogger("distributed").level))
         if isinstance(scheduler, Client):
             client = scheduler
         elif scheduler:
@@ -281,7 +284,7 @@ class DaskPool(Pool):
         else:
             self.cluster = LocalCluster(  # type: ignore[no-untyped-call]  # distributed: unannotated
                 n_workers=max(1, workers or (os.cpu_count() or 1)), threads_per_worker=1, processes=True,
-                dashboard_address=None)
+                dashboard_address=":0", silence_logs=logging.WARNING)
             client = Client(self.cluster)  # type: ignore[no-untyped-call]
             self.own_client = True
         try:

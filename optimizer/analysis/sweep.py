@@ -317,7 +317,7 @@ def _dask(tasks: list[_Work], workers: int, scheduler: Any) -> Iterator[_Result]
                 raise SweepError(f"cannot reach the Dask scheduler at {scheduler}: {exc}") from None
         else:
             cluster = LocalCluster(  # type: ignore[no-untyped-call]  # distributed: unannotated
-                n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=None)
+                n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=":0")
             client = Client(cluster)  # type: ignore[no-untyped-call]
         futures = [client.submit(_run_one, rid, inst, kw, key=f"dcplan-sweep-{rid}-{os.getpid()}-{time.time_ns()}", pure=False)
                    for rid, inst, kw in tasks]

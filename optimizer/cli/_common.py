@@ -90,6 +90,7 @@ def add_solve_options(
     verbose: bool = False,
     diagnose: bool = True,
     progress: bool = False,
+    progress_help: str | None = None,
 ) -> None:
     """Declare the solver settings; ``each`` names what they apply to ("each solve", "the run").
 
@@ -114,10 +115,11 @@ def add_solve_options(
     if verbose:
         g.add_argument("--verbose", action="store_true", help="show the HiGHS log")
     if progress:
+        when = progress_help or f"at most every {PROGRESS_EVERY_S:g} s while HiGHS searches"
         g.add_argument("--progress", action=argparse.BooleanOptionalAction, default=None,
-                       help=f"print a progress line to stderr at most every {PROGRESS_EVERY_S:g} s while HiGHS searches: "
+                       help=f"print a progress line to stderr {when}: "
                        "seconds, best plan's cost, best bound and their gap (default: on when stderr is a terminal, "
-                       "unless --quiet or --verbose, whose HiGHS log shows the same numbers)")
+                       "unless --quiet or --verbose)")
 
 
 def solve_options(args: argparse.Namespace) -> SolveOptions:

@@ -35,6 +35,7 @@ from optimizer.cli._common import (
     check_output,
     exit_code,
     load_with_overrides,
+    progress_printer,
     risk,
     solve_options,
 )
@@ -66,7 +67,8 @@ def register(sub: Any) -> None:
                        "(dcplan solve) is too large.")
     h.add_argument("file", help=SCENARIO_FILE)
     add_solve_options(h, diagnose_default=10.0, diagnose=False, mip_gap_default=0.01, each="the whole run",
-                      mip_gap_help="target relative gap between the bounds (> 0)")
+                      mip_gap_help="target relative gap between the bounds (> 0)", progress=True,
+                      progress_help="after every progressive-hedging iteration")
     h.add_argument("--sub-mip-gap", type=float, metavar="REL", help="gap of each scenario solve (default: half of --mip-gap)")
     h.add_argument("--max-iterations", type=int, default=50, metavar="N", help="progressive-hedging iterations (default 50)")
     h.add_argument("--rho", type=float, default=0.3, metavar="F", help="penalty factor, share of each build's cost (default 0.3)")
@@ -154,7 +156,7 @@ def hedge(args: argparse.Namespace) -> int:
         raise UsageError(f"invalid option: {exc}") from None
     inst = load_with_overrides(args)
     try:
-        res = progressive_hedging(inst, options, hopts)
+        res = progressive_hedging(inst, options, hopts, progress_printer(args, inst.horizon.currency))
     except PoolError as exc:
         print(str(exc), file=sys.stderr)
         return EXIT_INPUT

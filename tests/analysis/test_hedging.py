@@ -156,7 +156,7 @@ def test_hedging_on_dask_workers_is_the_serial_run():
     inst = _inst(_three_scenarios())
     so = SolveOptions(mip_gap=1e-6, threads=1)
     serial = progressive_hedging(inst, so)
-    with LocalCluster(processes=False, n_workers=2, threads_per_worker=1, dashboard_address=None) as cluster:
+    with LocalCluster(processes=False, n_workers=2, threads_per_worker=1, dashboard_address=":0") as cluster:
         dask = progressive_hedging(inst, so, HedgingOptions(executor="dask", scheduler=cluster.scheduler_address))
     for res in (serial, dask):
         assert res.upper_bound == pytest.approx(4000, abs=1e-6)
@@ -181,3 +181,17 @@ def test_hedge_command_on_a_local_dask_cluster(tmp_path, capsys):
     assert "4.00 k USD" in capsys.readouterr().out
     assert main(["hedge", str(f), "--scheduler", "tcp://127.0.0.1:8786"]) == 2
     assert "--scheduler needs --executor dask" in capsys.readouterr().err
+
+
+def test_hedge_progress_lines(tmp_path, capsys):
+    """--progress prints one line per iteration to stderr: iteration 0's bounds are WS = 3000
+    and the rounded mean's 4500 (see the first test), the last line the final 4000."""
+    import yaml
+
+    f = tmp_path / "case.yaml"
+    f.write_text(yaml.safe_dump(_case()))
+    assert main(["hedge", str(f), "--mip-gap", "1e-6", "--progress"]) == 0
+    lines = [x for x in capsys.readouterr().err.splitlines() if x.startswith("progress")]
+    assert len(lines) >= 2
+    assert "plan 4.500 k USD" in lines[0] and "bound 3.000 k USD" in lines[0]
+    assert "plan 4.000 k USD" in lines[-1]

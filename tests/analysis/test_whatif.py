@@ -243,7 +243,7 @@ def test_sweep_processes_and_dask_give_the_same_plans(tmp_path):
     with pytest.raises(OutputExistsError):
         sweep(inst, GRID, executor="serial", out=out)
 
-    with LocalCluster(processes=False, n_workers=1, threads_per_worker=1, dashboard_address=None) as cluster:
+    with LocalCluster(processes=False, n_workers=1, threads_per_worker=1, dashboard_address=":0") as cluster:
         dres = sweep(inst, GRID, executor="dask", scheduler=cluster.scheduler_address,
                      options=SolveOptions(threads=1, diagnose_time_limit=10), out=out, overwrite=True)
     assert list(dres.table["objective_usd"]) == list(t["objective_usd"])

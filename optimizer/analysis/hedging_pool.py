@@ -11,7 +11,8 @@ order, and sends every batch to all groups at once:
   Dask *actor* so that its models stay in the worker's memory from one iteration to the
   next; the groups solve in parallel. The workers are those of a ``distributed.LocalCluster``
   of ``workers`` processes started for the run, or of the cluster whose scheduler address
-  (or ``distributed.Client``) is given — dcplan must be installed on those workers.
+  (or ``distributed.Client``) is given (all of them, or the first ``workers``) — dcplan must be
+  installed on those workers.
 
 Only a solve's first-stage values, objective, bound and status travel back; each model's
 warm start (its last solution) stays where the model is. The results do not depend on
@@ -251,6 +252,8 @@ class DaskPool(Pool):
         self.client: Any = self._connect(workers, scheduler)
         try:
             addresses = sorted(self.client.scheduler_info()["workers"])
+            if workers is not None and scheduler is not None:  # use that many of the cluster's workers
+                addresses = addresses[:workers]
             self.workers = len(addresses)
             self.groups = [None] * min(len(addresses), len(scenarios))
             if threads is None and self.cluster is not None:

@@ -79,7 +79,8 @@ def register(sub: Any) -> None:
                    help="where the scenario models are solved: serial (default, this process) or dask (in parallel, "
                         "one group of scenarios per Dask worker)")
     h.add_argument("--workers", type=int, metavar="N",
-                   help="workers of the local Dask cluster (default: one per core; with --scheduler: the cluster's own)")
+                   help="Dask workers: of the local cluster (default: one per core), or how many of the --scheduler "
+                        "cluster's workers to use (default: all)")
     h.add_argument("--scheduler", metavar="ADDRESS",
                    help="Dask scheduler address, e.g. tcp://10.0.0.5:8786 (default: start a local cluster); "
                         "dcplan must be installed on its workers")

@@ -49,7 +49,8 @@ class HedgingOptions:
     after the other; ``'dask'`` spread over Dask workers, one group of scenarios per worker,
     solved in parallel — a local cluster of ``workers`` processes (default: one per core), or
     the workers of the cluster at ``scheduler`` (an address such as ``tcp://10.0.0.5:8786`` or a
-    ``distributed.Client``; dcplan must be installed on its workers). Each scenario solve uses
+    ``distributed.Client``; all of them, or the first ``workers``; dcplan must be installed on
+    its workers). Each scenario solve uses
     the ``threads`` of the :class:`SolveOptions`; on a local cluster their default is the
     cores divided among the workers. The plan and bounds do not depend on the executor.
     """

@@ -66,11 +66,16 @@ class SolveOptions:
       placements fixed, every other integer column integer, until 75 %; (4) the full MIP
       from stage 3's plan for the rest. The bound is the better of stage 1's and the full
       MIP's (:mod:`optimizer.solver.relax_fix`);
-    * ``"auto"`` (default) — ``"direct"``: relax-and-fix wins on the synthetic portfolios
-      (synth-M-1 all families, 120 s, 2 threads: proven 1.0 % in 107 s against direct's 5.0 %
-      at the limit), but it was measured on few instances, so it is chosen explicitly
-      (benchmarks/README.md, "Relax-and-fix"); fix-and-optimize did not pay where it was
-      measured (synth-M seed 1, 120 s: 1.42 % against direct's 1.28 %).
+    * ``"auto"`` (default) — ``"relax-and-fix"`` for a model with at least 2,000 integer
+      columns solved with a ``time_limit``, ``"direct"`` otherwise
+      (:func:`optimizer.solver.strategy.resolve_strategy`): where both were measured on the
+      synthetic portfolios (synth-M-1 120 s, synth-L-1..3 600 s, every time-to-power family,
+      2 threads) relax-and-fix found the cheaper plan and the smaller proven gap every time
+      (synth-M-1: 1.0 % proven in 107 s against direct's 5.0 % at the limit; synth-L-1: 16.9 %
+      against 49.5 %); a small model solves to optimality either way, and without a limit
+      the stages have no time shares (benchmarks/README.md, "Relax-and-fix"). A plan solved
+      by ``auto`` says in its messages when it ran relax-and-fix. fix-and-optimize did not pay
+      where it was measured (synth-M seed 1, 120 s: 1.42 % against direct's 1.28 %).
     """
 
     time_limit: float | None = None

@@ -68,10 +68,35 @@ def test_fix_and_optimize_on_quickstart_matches_direct():
         assert key in fo.seconds
 
 
-def test_auto_is_direct():
-    plan = optimizer.solve(QUICK, SolveOptions())
-    assert plan.options.strategy == "auto"
-    assert not any("fix-and-optimize" in m for m in plan.messages) and "lp_relaxation" not in plan.seconds
+def test_auto_is_direct_on_a_small_model():
+    """quickstart has far fewer than 2,000 integer columns: auto runs direct, with or without a limit."""
+    for limit in (None, 60.0):
+        plan = optimizer.solve(QUICK, SolveOptions(time_limit=limit))
+        assert plan.options.strategy == "auto"
+        assert not any("fix-and-optimize" in m or "relax-and-fix" in m for m in plan.messages)
+        assert "lp_relaxation" not in plan.seconds and "stage_sites" not in plan.seconds
+
+
+class _Columns:
+    """A stand-in for a HighsSession: only its integer columns matter to resolve_strategy."""
+
+    def __init__(self, n: int) -> None:
+        self.n = n
+
+    def integer_columns(self) -> np.ndarray:
+        return np.arange(self.n)
+
+
+def test_auto_runs_relax_and_fix_from_2000_integer_columns_under_a_time_limit():
+    from optimizer.solver.strategy import AUTO_RELAX_FIX_INTEGERS, resolve_strategy
+
+    assert AUTO_RELAX_FIX_INTEGERS == 2_000
+    assert resolve_strategy("auto", _Columns(2_000), 600.0) == "relax-and-fix"
+    assert resolve_strategy("auto", _Columns(1_999), 600.0) == "direct"
+    assert resolve_strategy("auto", _Columns(50_000), None) == "direct"  # no limit: no time shares
+    assert resolve_strategy("direct", _Columns(50_000), 600.0) == "direct"
+    assert resolve_strategy("fix-and-optimize", _Columns(10), None) == "fix-and-optimize"
+    assert resolve_strategy("relax-and-fix", _Columns(0), 600.0) == "direct"  # an LP
 
 
 def test_a_stop_before_the_full_mip_keeps_the_restricted_plan_with_the_lp_bound(monkeypatch):

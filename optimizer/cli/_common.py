@@ -59,7 +59,8 @@ STRATEGY_HELP = ("how the MIP is searched: direct = one HiGHS branch-and-bound o
                  "for the rest (status and bound are the full MIP's); relax-and-fix = the MIP with only the site "
                  "decisions integer (its bound is valid), then with those fixed the job placements, then the rest, "
                  "then the full MIP from that plan (large portfolios: synth-M 1.0 %% proven in 107 s vs direct 5.0 %% "
-                 "at 120 s); auto (default) = direct (see benchmarks/README.md)")
+                 "at 120 s); auto (default) = relax-and-fix for a model with at least 2,000 integer columns solved with "
+                 "--time-limit, else direct (see benchmarks/README.md)")
 """``--strategy``'s help (``%%`` is argparse's percent sign)."""
 
 

@@ -101,7 +101,7 @@ def solve_model(m: pyo.ConcreteModel, ctx: Context, options: SolveOptions,
         h.setOptionValue("threads", int(options.threads))
     reset_thread_pool()
     history = Progress(scale, progress, minimize=h.getObjectiveSense()[1] != highspy.ObjSense.kMaximize)
-    strategy = resolve_strategy(options.strategy, session)
+    strategy = resolve_strategy(options.strategy, session, options.time_limit)
     sys.stdout.flush()  # HiGHS's log (--verbose) goes to the same stream, below what was printed
     t0 = time.perf_counter()
     with ctrl_c_stops_search(h, history, session.deadline) as interrupted, history.reporting():
@@ -122,6 +122,9 @@ def solve_model(m: pyo.ConcreteModel, ctx: Context, options: SolveOptions,
         objective = best_bound = objective_value(m)
         return SolveOutcome(status, raw, objective, best_bound, 0.0, seconds, [], True, progress=history.history)
     messages = [f"interrupted ({interrupted[0]}): the best plan found so far is kept"] if interrupted else []
+    if options.strategy == "auto" and strategy != "direct":
+        messages.append(f"strategy auto: {strategy} ({session.integer_columns().size:,} integer columns, "
+                        f"a time limit of {options.time_limit:g} s)")
     messages += found.messages
     if has_sol:
         t0 = time.perf_counter()

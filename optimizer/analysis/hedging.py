@@ -79,6 +79,14 @@ from optimizer.results.outcomes import scenario_probabilities
 AGREE_MW = 1e-3
 """MW within which the scenarios' continuous first-stage decisions count as agreeing (1 kW)."""
 
+RECHECK_SHARE = 0.15
+"""Share of the time limit kept for the final re-check of the best plan (the iterations stop before it)."""
+
+SHARES = {"wait_and_see": 1 / 3, "candidate": 1 / 2, "iteration": 1 / 2, "bound": 1 / 2}
+"""Most of the time left that one batch of scenario solves may take: iteration 0's wait-and-see
+solves a third (so that a candidate can still be evaluated), every later batch half; each
+group of scenarios splits its batch's seconds over its solves."""
+
 
 # ----------------------------------------------------------------------------- the run and its state
 @dataclass
@@ -95,7 +103,8 @@ class _Run:
     site_of: list[str]
     sub_gap: float
     t_start: float
-    deadline: float | None
+    deadline: float | None  # end of the iterations
+    end: float | None  # end of the run, the re-check included
     progress: Callable[[dict[str, float | None]], None] | None = None
     pool: Pool | None = None  # where the scenario models are
     scen: list[ScenarioInfo] = field(default_factory=list)
@@ -125,9 +134,9 @@ class _Run:
         """Number of scenarios."""
         return len(self.scen)
 
-    def left(self) -> float | None:
-        """Seconds left before the time limit (None: no limit)."""
-        return None if self.deadline is None else self.deadline - time.perf_counter()
+    def left(self, share: float = 1.0) -> float | None:
+        """``share`` of the seconds left for the iterations (None: no limit)."""
+        return None if self.deadline is None else share * (self.deadline - time.perf_counter())
 
     def out_of_time(self) -> bool:
         """Whether the time limit has passed."""
@@ -216,14 +225,15 @@ def progressive_hedging(inst: Instance, options: SolveOptions | None = None,
 def _start(inst: Instance, so: SolveOptions, opts: HedgingOptions) -> _Run:
     """Start the clock; the run's settings and the instance's first-stage build choices."""
     t_start = time.perf_counter()
-    deadline = t_start + so.time_limit if so.time_limit is not None else None
+    end = t_start + so.time_limit if so.time_limit is not None else None
+    deadline = t_start + (1 - RECHECK_SHARE) * so.time_limit if so.time_limit is not None else None
     probs = scenario_probabilities(inst)
     sub_gap = opts.sub_mip_gap if opts.sub_mip_gap is not None else so.mip_gap / 2
     prep = prepare(inst)
     phases = [(c, 1) for c in prep.choices] + [(c, LATER) for c in prep.expansions]
     keys: list[Key] = [(c.site, c.option, c.decision, ph) for c, ph in phases]
     max_blocks = np.array([c.max_blocks for c, _ph in phases], dtype=float)
-    return _Run(inst, so, opts, prep, probs, keys, max_blocks, [k[0] for k in keys], sub_gap, t_start, deadline)
+    return _Run(inst, so, opts, prep, probs, keys, max_blocks, [k[0] for k in keys], sub_gap, t_start, deadline, end)
 
 
 def _build_scenarios(run: _Run) -> None:
@@ -260,7 +270,7 @@ class _Prices:
         return self.b, self.n, self.c
 
 
-def _solve_all(run: _Run, prices: _Prices, st: _State | None, gap: float) -> list[Solved] | None:
+def _solve_all(run: _Run, prices: _Prices, st: _State | None, gap: float, share: float) -> list[Solved] | None:
     """Solve every scenario with ``prices`` and, given the state ``st``, the proximal terms
     around its mean, each from its last solution; None if the time limit ends first."""
     if run.out_of_time():
@@ -275,7 +285,7 @@ def _solve_all(run: _Run, prices: _Prices, st: _State | None, gap: float) -> lis
             reqs.append(Request(i, wb, wn, gap=gap, lin=(1.0 - 2.0 * st.bbar) / 2.0, prox_b=st.rho_b,
                                 prox_n=st.rho_n / 2.0, nbar=st.nbar, w_c=wc, prox_c=st.rho_c / 2.0, cbar=st.cbar,
                                 warm=True))
-    out = run.pool.solve(reqs, run.left())
+    out = run.pool.solve(reqs, run.left(share))
     run.solves += sum(not r["skipped"] for r in out)
     return None if any(r["skipped"] for r in out) else out
 
@@ -293,7 +303,8 @@ def _first_stage(run: _Run, res: list[Solved]) -> tuple[np.ndarray, np.ndarray, 
 def _iteration_zero(run: _Run) -> _State | HedgingResult:
     """Iteration 0: each scenario alone (the wait-and-see problems, whose bounds give the
     first lower bound), the penalties and the first candidate; a result if some scenario fails."""
-    res = _solve_all(run, _Prices(np.zeros(run.nk), np.zeros(run.nk), np.zeros(run.nc)), None, run.sub_gap)
+    res = _solve_all(run, _Prices(np.zeros(run.nk), np.zeros(run.nk), np.zeros(run.nc)), None, run.sub_gap,
+                     SHARES["wait_and_see"])
     if res is None or any(not r["has"] for r in res):
         return _wait_and_see_failed(run, res)
     lb = None
@@ -364,7 +375,7 @@ def _iterate(run: _Run, st: _State) -> str:
 def _ph_iteration(run: _Run, st: _State, it: int) -> bool:
     """Iteration ``it``: solves with prices and the proximal term, new mean and prices, a
     candidate, the Lagrangian bound when due; False if the time limit ended the solves."""
-    res = _solve_all(run, _Prices(st.W_b, st.W_n, st.W_c), st, run.sub_gap)
+    res = _solve_all(run, _Prices(st.W_b, st.W_n, st.W_c), st, run.sub_gap, SHARES["iteration"])
     if res is None or any(not r["has"] for r in res):
         return False
     st.b_w, st.n_w, st.c_w = _first_stage(run, res)
@@ -385,7 +396,7 @@ def _lagrangian_bound(run: _Run, st: _State) -> None:
     kept if it raises the lower bound."""
     if run.out_of_time():
         return
-    lres = _solve_all(run, _Prices(st.W_b, st.W_n, st.W_c), None, run.sub_gap)
+    lres = _solve_all(run, _Prices(st.W_b, st.W_n, st.W_c), None, run.sub_gap, SHARES["bound"])
     if lres is not None and all(r["bound"] is not None for r in lres):
         lag = float(sum(s.prob * r["bound"] for s, r in zip(run.scen, lres, strict=True)))
         if st.lb is None or lag > st.lb:
@@ -437,7 +448,7 @@ def _candidate_cost(run: _Run, b: np.ndarray, n: np.ndarray, mw: np.ndarray) -> 
     assert run.pool is not None, "the scenario models are built"
     zeros = np.zeros(run.nk)
     res = run.pool.solve([Request(i, zeros, zeros, gap=run.sub_gap, fix=(b, n, mw)) for i in range(run.n_scen)],
-                         run.left())
+                         run.left(SHARES["candidate"]))
     run.solves += sum(not r["skipped"] for r in res)
     if any(r["infeasible"] for r in res):
         run.evaluated[key] = None
@@ -476,8 +487,8 @@ def _recheck(run: _Run, st: _State) -> PlanEvaluation:
     fixed = Decisions.from_builds(builds)
     if run.nc:
         fixed = Decisions(fixed_builds=fixed.fixed_builds, fixed_power=fixed_power(run.ckeys, mw))
-    rest = run.left()
-    runner = _Runner(run.so.with_(time_limit=None if rest is None else max(10.0, rest / run.n_scen), mip_gap=run.sub_gap,
+    rest = None if run.end is None else run.end - time.perf_counter()
+    runner = _Runner(run.so.with_(time_limit=None if rest is None else max(5.0, rest / run.n_scen), mip_gap=run.sub_gap,
                                   diagnose_time_limit=10.0), run.opts.verify)
     best = _evaluate(runner, run.inst, "progressive-hedging", "first stage agreed by progressive hedging", builds,
                      decisions=fixed)

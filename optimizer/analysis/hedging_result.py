@@ -33,10 +33,14 @@ class HedgingOptions:
     """Settings of :func:`progressive_hedging` beyond its :class:`SolveOptions`.
 
     The :class:`SolveOptions` say the target relative gap between the bounds (``mip_gap``),
-    the wall-clock limit of the iterations (``time_limit``; each solve gets at least 1 s),
-    and the ``threads`` and ``seed`` of every scenario solve. The final re-check of the best
-    builds runs after the limit, one solve per scenario with the builds fixed, each limited
-    to the larger of 10 s and the time left over the scenarios.
+    the wall-clock limit of the whole run (``time_limit``), and the ``threads`` and ``seed``
+    of every scenario solve. The iterations stop at 85 % of the limit; the final re-check of
+    the best first stage takes the rest, one solve per scenario with the first stage fixed,
+    each limited to the larger of 5 s and the time left over the scenarios (so a run may end
+    a little after its limit). Within the iterations, one batch of scenario solves may take a
+    third (iteration 0's wait-and-see solves) or half (every later batch) of the time left,
+    split evenly over each worker's solves, at least 1 s each
+    (:data:`optimizer.analysis.hedging.SHARES`).
 
     ``sub_mip_gap`` is the relative gap of each scenario solve (default: half of the target
     gap); ``max_iterations`` bounds the PH iterations; ``bound_every`` computes the

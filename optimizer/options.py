@@ -67,13 +67,14 @@ class SolveOptions:
       from stage 3's plan for the rest. The bound is the better of stage 1's and the full
       MIP's (:mod:`optimizer.solver.relax_fix`);
     * ``"auto"`` (default) — ``"relax-and-fix"`` for a model with at least 2,000 integer
-      columns solved with a ``time_limit``, ``"direct"`` otherwise
+      columns solved with a ``time_limit`` of 60 s or more, ``"direct"`` otherwise
       (:func:`optimizer.solver.strategy.resolve_strategy`): where both were measured on the
       synthetic portfolios (synth-M-1 120 s, synth-L-1..3 600 s, every time-to-power family,
       2 threads) relax-and-fix found the cheaper plan and the smaller proven gap every time
       (synth-M-1: 1.0 % proven in 107 s against direct's 5.0 % at the limit; synth-L-1: 16.9 %
-      against 49.5 %); a small model solves to optimality either way, and without a limit
-      the stages have no time shares (benchmarks/README.md, "Relax-and-fix"). A plan solved
+      against 49.5 %; synth-L-2 18.7 % against 30.8 %; synth-L-3 15.6 % against 40.3 %); a small
+      model solves to optimality either way, without a limit the stages have no time shares,
+      and with a few seconds they are too short to give a plan (benchmarks/README.md, "Relax-and-fix"). A plan solved
       by ``auto`` says in its messages when it ran relax-and-fix. fix-and-optimize did not pay
       where it was measured (synth-M seed 1, 120 s: 1.42 % against direct's 1.28 %).
     """

@@ -87,11 +87,13 @@ class _Columns:
         return np.arange(self.n)
 
 
-def test_auto_runs_relax_and_fix_from_2000_integer_columns_under_a_time_limit():
+def test_auto_runs_relax_and_fix_from_2000_integer_columns_under_a_time_limit_of_60_s():
     from optimizer.solver.strategy import AUTO_RELAX_FIX_INTEGERS, resolve_strategy
 
     assert AUTO_RELAX_FIX_INTEGERS == 2_000
     assert resolve_strategy("auto", _Columns(2_000), 600.0) == "relax-and-fix"
+    assert resolve_strategy("auto", _Columns(2_000), 60.0) == "relax-and-fix"
+    assert resolve_strategy("auto", _Columns(50_000), 59.0) == "direct"  # too short for the stages
     assert resolve_strategy("auto", _Columns(1_999), 600.0) == "direct"
     assert resolve_strategy("auto", _Columns(50_000), None) == "direct"  # no limit: no time shares
     assert resolve_strategy("direct", _Columns(50_000), 600.0) == "direct"

@@ -60,7 +60,7 @@ STRATEGY_HELP = ("how the MIP is searched: direct = one HiGHS branch-and-bound o
                  "decisions integer (its bound is valid), then with those fixed the job placements, then the rest, "
                  "then the full MIP from that plan (large portfolios: synth-M 1.0 %% proven in 107 s vs direct 5.0 %% "
                  "at 120 s); auto (default) = relax-and-fix for a model with at least 2,000 integer columns solved with "
-                 "--time-limit, else direct (see benchmarks/README.md)")
+                 "--time-limit of 60 s or more, else direct (see benchmarks/README.md)")
 """``--strategy``'s help (``%%`` is argparse's percent sign)."""
 
 

@@ -75,22 +75,28 @@ class Search:
 
 
 AUTO_RELAX_FIX_INTEGERS = 2_000
-"""From this many integer columns, with a time limit, ``auto`` runs relax-and-fix."""
+"""From this many integer columns (and a long enough time limit), ``auto`` runs relax-and-fix."""
+
+AUTO_RELAX_FIX_SECONDS = 60.0
+"""The shortest time limit under which ``auto`` runs relax-and-fix: with a few seconds its
+stages are too short to give a plan where one direct search finds one (synth-M-1, 3 s)."""
 
 
 def resolve_strategy(strategy: str, session: HighsSession, time_limit: float | None = None) -> str:
     """The strategy to run. ``auto`` is ``relax-and-fix`` for a model with at least
-    :data:`AUTO_RELAX_FIX_INTEGERS` integer columns solved under a time limit — where it was
-    measured against direct it found plans 4–40 % cheaper and proved smaller gaps in the same
-    time (benchmarks/README.md, "Relax-and-fix") — and ``direct`` otherwise: a small model
-    solves to optimality either way, and without a limit relax-and-fix's stages have no time
-    shares. fix-and-optimize did not pay where it was measured ("Strategies"). A model with
-    no integer column is always solved directly."""
+    :data:`AUTO_RELAX_FIX_INTEGERS` integer columns solved under a time limit of at least
+    :data:`AUTO_RELAX_FIX_SECONDS` — where it was measured against direct (synth-M-1, synth-L-1..3)
+    it found plans 4–40 % cheaper and proved smaller gaps in the same time (benchmarks/README.md,
+    "Relax-and-fix") — and ``direct`` otherwise: a small model solves to optimality either way,
+    without a limit relax-and-fix's stages have no time shares, and with a few seconds they are
+    too short to give a plan. fix-and-optimize did not pay where it was measured ("Strategies").
+    A model with no integer column is always solved directly."""
     n_int = session.integer_columns().size
     if not n_int:
         return "direct"
     if strategy == "auto":
-        return "relax-and-fix" if time_limit is not None and n_int >= AUTO_RELAX_FIX_INTEGERS else "direct"
+        long_enough = time_limit is not None and time_limit >= AUTO_RELAX_FIX_SECONDS
+        return "relax-and-fix" if long_enough and n_int >= AUTO_RELAX_FIX_INTEGERS else "direct"
     return strategy
 
 

@@ -21,7 +21,6 @@ where the models are: a group solves its scenarios exactly as the serial loop di
 
 from __future__ import annotations
 
-import logging
 import os
 import time
 from dataclasses import dataclass
@@ -29,6 +28,7 @@ from typing import Any
 
 import numpy as np
 
+from optimizer.analysis.dask_cluster import connect
 from optimizer.analysis.hedging_scenario import CKey, Key, ScenarioModel, Solved, prox_q
 from optimizer.instance.schema import Instance
 from optimizer.solver import objective_scale, reset_thread_pool
@@ -268,28 +268,10 @@ class DaskPool(Pool):
             raise
 
     def _connect(self, workers: int | None, scheduler: Any) -> Any:
-        """A client of the given scheduler (address or Client) or of a new local cluster of ``workers`` processes."""
-        try:
-            from distributed import Client, LocalCluster
-        except ImportError as exc:  # pragma: no cover - dependency declared in pyproject
-            raise PoolError("executor 'dask' needs dask[distributed]: pip install 'dask[distributed]'") from exc
-        client: Any
-        if not isinstance(scheduler, Client):  # a cluster or client of this run's own: its INFO lines are noise
-            logging.getLogger("distributed").setLevel(max(logging.WARNING, logging.getLogger("distributed").level))
-        if isinstance(scheduler, Client):
-            client = scheduler
-        elif scheduler:
-            try:
-                client = Client(scheduler, timeout="20s")  # type: ignore[no-untyped-call]  # distributed: unannotated
-            except (OSError, TimeoutError) as exc:
-                raise PoolError(f"cannot reach the Dask scheduler at {scheduler}: {exc}") from None
-            self.own_client = True
-        else:
-            self.cluster = LocalCluster(  # type: ignore[no-untyped-call]  # distributed: unannotated
-                n_workers=max(1, workers or (os.cpu_count() or 1)), threads_per_worker=1, processes=True,
-                dashboard_address=":0", silence_logs=logging.WARNING)
-            client = Client(self.cluster)  # type: ignore[no-untyped-call]
-            self.own_client = True
+        """A client of the given scheduler (address or Client) or of a new local cluster of
+        ``workers`` processes (default: one per core), with at least one worker (waited 60 s)."""
+        client, self.cluster = connect(max(1, workers or (os.cpu_count() or 1)), scheduler, PoolError)
+        self.own_client = client is not scheduler
         try:
             client.wait_for_workers(1, timeout=60)
         except TimeoutError:

@@ -38,6 +38,7 @@ from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
+from optimizer.analysis.dask_cluster import connect
 from optimizer.files import atomic_folder, check_output
 from optimizer.instance.decisions import Decisions
 from optimizer.instance.derive import BASE_SCENARIO, share_weight
@@ -301,31 +302,17 @@ def _processes(tasks: list[_Work], workers: int) -> Iterator[_Result]:
 
 
 def _dask(tasks: list[_Work], workers: int, scheduler: Any) -> Iterator[_Result]:
+    from distributed import as_completed as dask_completed
+
+    client, cluster = connect(workers, scheduler, SweepError)
     try:
-        from distributed import Client, LocalCluster
-        from distributed import as_completed as dask_completed
-    except ImportError as exc:  # pragma: no cover - dependency declared in pyproject
-        raise SweepError("executor 'dask' needs dask[distributed]: pip install 'dask[distributed]'") from exc
-    cluster = client = None
-    try:
-        if isinstance(scheduler, Client):
-            client = scheduler
-        elif scheduler:
-            try:
-                client = Client(scheduler, timeout="20s")  # type: ignore[no-untyped-call]  # distributed: unannotated
-            except (OSError, TimeoutError) as exc:
-                raise SweepError(f"cannot reach the Dask scheduler at {scheduler}: {exc}") from None
-        else:
-            cluster = LocalCluster(  # type: ignore[no-untyped-call]  # distributed: unannotated
-                n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=":0")
-            client = Client(cluster)  # type: ignore[no-untyped-call]
         futures = [client.submit(_run_one, rid, inst, kw, key=f"dcplan-sweep-{rid}-{os.getpid()}-{time.time_ns()}", pure=False)
                    for rid, inst, kw in tasks]
         for fut in dask_completed(futures):  # type: ignore[no-untyped-call]
             yield fut.result()
     finally:
-        if client is not None and client is not scheduler:
-            client.close()  # type: ignore[no-untyped-call]
+        if client is not scheduler:
+            client.close()
         if cluster is not None:
             cluster.close()
 

@@ -18,9 +18,9 @@ import pandas as pd
 import pyomo.environ as pyo
 
 from optimizer.instance.derive import Prepared, inference_blockers, prepare
-from optimizer.instance.eligibility import join_reasons
+from optimizer.instance.eligibility import join_reasons, largest_training_hosts
 from optimizer.instance.load import instance_from_dict
-from optimizer.instance.schema import Instance, TrainingJob
+from optimizer.instance.schema import Instance
 from optimizer.model import build_model
 from optimizer.options import SolveOptions
 from optimizer.results.extract import extract_tables, v
@@ -156,7 +156,7 @@ def _findings(inst: Instance, prep: Prepared, tables: dict[str, pd.DataFrame],
         if r.job in hard_jobs and not r.placed:
             job = next(j for j in inst.training_jobs if j.id == r.job)
             tag = f" [scenario {r.scenario}]" if multi else ""
-            best = _largest_hosts(inst, prep, job)
+            best = largest_training_hosts(prep, job)
             out.append(
                 f"training job '{r.job}' needs {r.peak_pflops:g} PFLOPS at one site on one family from {r.first_period} "
                 f"to {r.last_period}{tag}; no allowed site can hold it alongside the other hard rules "
@@ -178,22 +178,6 @@ def _findings(inst: Instance, prep: Prepared, tables: dict[str, pd.DataFrame],
 def _rows(df: pd.DataFrame) -> Iterator[Any]:
     """The rows of ``df`` as named tuples (``df.itertuples()``), typed ``Any``: their fields are its columns."""
     return iter(df.itertuples())
-
-
-def _largest_hosts(inst: Instance, prep: Prepared, job: TrainingJob, top: int = 3) -> str:
-    """The sites that could hold the most effective training PFLOPS for a job, at most."""
-    eff = {f.id: f.training_efficiency for f in inst.families}
-    fams = set(job.allowed_families) if job.allowed_families is not None else set(eff)
-    rows = []
-    for s in inst.sites:
-        if job.allowed_jurisdictions is not None and not set(job.allowed_jurisdictions) & set(prep.ancestors[s.jurisdiction]):
-            continue
-        dens = [k.training_pflops_per_unit * eff[k.family] / k.it_kw_per_unit * 1000.0
-                for k in inst.systems if k.family in fams and k.training_pflops_per_unit > 0]
-        if dens:
-            rows.append((prep.max_it_mw[s.id] * max(dens), s.id, prep.max_it_mw[s.id]))
-    rows.sort(reverse=True)
-    return ", ".join(f"'{sid}' {mw:g} MW IT -> at most {pf:g} PFLOPS" for pf, sid, mw in rows[:top])
 
 
 def explain_infeasible(prep: Prepared) -> list[str]:

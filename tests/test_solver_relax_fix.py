@@ -53,13 +53,21 @@ def test_the_stage_columns_are_the_site_and_placement_binaries():
 
 
 def test_the_time_limit_of_a_run_counts_from_its_start():
-    """HiGHS measures ``time_limit`` on a clock that runs on across runs of one Highs object;
-    each run's limit is set to the clock's reading at its start plus its own seconds."""
+    """HiGHS times an LP on a clock that runs on across runs of one Highs object, a MIP from the
+    start of its own run: an LP run's limit is the clock's reading plus its seconds, a MIP run's
+    its seconds alone (with the clock's reading added, a later MIP run and its sub-MIPs ran
+    that much longer)."""
     _, m, _, _ = timed_build(load_instance(QUICK))
     s = HighsSession(m)
+    assert s.integer_columns().size > 0
     s.run(time_limit=50.0, mip_gap=0.0)
     before = float(s._h.getRunTime())
     assert before > 0
+    out = s.run(time_limit=50.0, mip_gap=0.0)
+    assert out.solver_status == "Optimal"
+    assert float(s._h.getOptionValue("time_limit")[1]) == pytest.approx(50.0, abs=1e-9)
+    s.set_integrality(s.integer_columns(), integer=False)
+    before = float(s._h.getRunTime())
     out = s.run(time_limit=50.0, mip_gap=0.0)
     assert out.solver_status == "Optimal"
     assert float(s._h.getOptionValue("time_limit")[1]) == pytest.approx(before + 50.0, abs=1e-3)

@@ -12,7 +12,16 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, field
 
-from optimizer.instance.eligibility import join_reasons, purchase_blockers, route_blocker, route_latency_ms, site_blockers
+from optimizer.instance.eligibility import (
+    join_reasons,
+    largest_training_hosts,
+    max_training_pflops,
+    purchase_blockers,
+    route_blocker,
+    route_latency_ms,
+    site_blockers,
+    training_density,
+)
 
 from .decisions import Decisions
 from .export_rules import CapRule, export_rules
@@ -148,6 +157,7 @@ class Prepared:
     expansions: list[BuildChoice] = field(default_factory=list)  # later phases of options with max_phases > 1
     online_expansions: dict[tuple[str, str], list[BuildChoice]] = field(default_factory=dict)  # (site, period)
     supply: Supply = field(default_factory=Supply)
+    train_density: dict[str, float] = field(default_factory=dict)  # family -> best training PFLOPS per MW IT
 
     @property
     def scenario_ids(self) -> list[str]:
@@ -203,6 +213,7 @@ def prepare(inst: Instance, decisions: Decisions | None = None) -> Prepared:
     prep.online_expansions = {(s.id, p): [c for c in expansions if c.site == s.id and periods.index(c.online) <= i]
                               for s in inst.sites for i, p in enumerate(periods)}
     prep.supply = supply
+    prep.train_density = training_density(inst)
     _index_sets(prep)
     return prep
 
@@ -519,26 +530,39 @@ def _fleet(prep: Prepared, buy: set[tuple[str, str, str]]) -> set[tuple[str, str
 
 
 def _assignments(prep: Prepared, w: ScenarioData, can_train: set[tuple[str, str, str]]) -> set[tuple[str, str, str]]:
-    """Append the (job, site, family) assignments that can be served; returns the (site, family, period) needed."""
+    """Append the (job, site, family) assignments that can be served; returns the (site, family, period) needed.
+
+    An assignment exists only where the job's compute fits the most the site can ever hold on
+    the family (:func:`max_training_pflops`) in each of its periods: a job is never split, so an
+    assignment to a smaller site could only be 0, and in the LP relaxation it would let the job
+    spread over small sites that no plan can use."""
     inst = prep.inst
     train_need: set[tuple[str, str, str]] = set()  # (s, f, p)
     for jid, comp in w.job_compute.items():
         job = next(j for j in inst.training_jobs if j.id == jid)
         fams = job.allowed_families if job.allowed_families is not None else [f.id for f in inst.families]
-        any_option = False
+        peak = max(comp.values(), default=0.0)
+        any_option = too_big = False
         for s in inst.sites:
             if job.allowed_jurisdictions is not None and not (
                 set(job.allowed_jurisdictions) & set(prep.ancestors[s.jurisdiction])
             ):
                 continue
             for f in fams:
-                ok = all((s.id, f, p) in can_train for p in comp)
-                if ok:
-                    prep.ASSIGN.append((jid, s.id, f, w.id))
-                    train_need.update((s.id, f, p) for p in comp)
-                    any_option = True
+                if not all((s.id, f, p) in can_train for p in comp):
+                    continue
+                if peak > max_training_pflops(prep, s.id, [f]) * (1 + EPS) + EPS:
+                    too_big = True
+                    continue
+                prep.ASSIGN.append((jid, s.id, f, w.id))
+                train_need.update((s.id, f, p) for p in comp)
+                any_option = True
         if not any_option and job.must_place:
+            span = [p for p in prep.periods if p in comp]
             prep.impossible.append(
+                f"scenario '{w.id}': training job '{jid}' needs {peak:g} PFLOPS at one site on one family from "
+                f"{span[0]} to {span[-1]}; no site that can host an allowed family then holds that much "
+                f"(largest: {largest_training_hosts(prep, job)})" if too_big else
                 f"scenario '{w.id}': training job '{jid}' must be placed, but no site in its allowed "
                 f"jurisdictions can host an allowed family in all of its periods ({', '.join(comp)})"
             )

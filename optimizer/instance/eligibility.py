@@ -8,6 +8,8 @@ site too small for one unit, or an imposed decision. When a must-serve region is
 no route, :func:`site_blockers` says for each candidate site which of these rules removed
 it, in the input's own terms (rule ids, systems, jurisdictions, periods); the message of
 ``prep.impossible`` and the elastic diagnosis (:mod:`optimizer.diagnose`) use the same words.
+A training job is placed only where it fits: :func:`max_training_pflops` bounds what a site
+can ever deliver, and :func:`largest_training_hosts` names the biggest candidates.
 """
 
 from __future__ import annotations
@@ -17,7 +19,7 @@ from collections.abc import Iterator
 from typing import TYPE_CHECKING
 
 from optimizer.instance.decisions import Decisions
-from optimizer.instance.schema import Instance, Region, Site, System
+from optimizer.instance.schema import Instance, Region, Site, System, TrainingJob
 
 if TYPE_CHECKING:
     from optimizer.instance.derive import Prepared, ScenarioData
@@ -161,3 +163,40 @@ def join_reasons(reasons: list[str]) -> str:
     if len(reasons) <= MAX_REASONS:
         return "; ".join(reasons)
     return "; ".join(reasons[:MAX_REASONS]) + f"; and {len(reasons) - MAX_REASONS} more sites"
+
+
+def training_density(inst: Instance) -> dict[str, float]:
+    """Per family, the most effective training PFLOPS per MW of IT among its systems (0: none trains)."""
+    eff = {f.id: f.training_efficiency for f in inst.families}
+    out = {f.id: 0.0 for f in inst.families}
+    for k in inst.systems:
+        if k.training_pflops_per_unit > 0:
+            out[k.family] = max(out[k.family], k.training_pflops_per_unit * eff[k.family] / k.it_kw_per_unit * 1000.0)
+    return out
+
+
+def max_training_pflops(prep: Prepared, sid: str, families: list[str] | set[str]) -> float:
+    r"""The most effective training PFLOPS site ``sid`` can ever hold on one of ``families``.
+
+    Its largest IT capacity (``max_it_mw``: the existing hall plus the biggest build-out of one
+    option) times the family's best PFLOPS per MW of IT. A valid bound in every period and
+    scenario: ``unit_time_share`` gives at most :math:`T_k\eta_f` effective PFLOPS per unit in
+    service, ``nameplate_limit`` keeps the units' IT power within the built capacity, and
+    existing units fit the existing hall (checked on input).
+    """
+    dens = prep.train_density
+    return prep.max_it_mw[sid] * max((dens.get(f, 0.0) for f in families), default=0.0)
+
+
+def largest_training_hosts(prep: Prepared, job: TrainingJob, top: int = 3) -> str:
+    """The ``top`` sites in the job's allowed jurisdictions that could hold the most training PFLOPS, in words."""
+    fams = list(job.allowed_families) if job.allowed_families is not None else [f.id for f in prep.inst.families]
+    rows = []
+    for s in prep.inst.sites:
+        if job.allowed_jurisdictions is not None and not set(job.allowed_jurisdictions) & set(prep.ancestors[s.jurisdiction]):
+            continue
+        pf = max_training_pflops(prep, s.id, fams)
+        if pf > 0:
+            rows.append((pf, s.id, prep.max_it_mw[s.id]))
+    rows.sort(reverse=True)
+    return ", ".join(f"'{sid}' {mw:g} MW IT -> at most {pf:g} PFLOPS" for pf, sid, mw in rows[:top])

@@ -119,6 +119,7 @@ class HighsSession:
         self._cols: dict[int, int] = compiled.cols  # id(Pyomo variable) -> HiGHS column
         self._rows: dict[Any, int] = compiled.rows  # Pyomo constraint data -> HiGHS row
         self._integer = compiled.integer
+        self._integer_now = np.array(compiled.integer, dtype=bool)  # integrality as HiGHS holds it now (set_integrality)
         self.deadline = Deadline()  # armed by run() and direct runs; checked in HiGHS's callbacks
 
     # -- addressing
@@ -162,7 +163,7 @@ class HighsSession:
         fixed = np.array([np.nan if (v := self._vars[j].value) is None else v for j in cols.tolist()], dtype=float)
         known = ~np.isnan(fixed)
         lower[cols[known]] = upper[cols[known]] = np.round(fixed[known])
-        h.changeColsIntegrality(len(cols), cols, np.full(len(cols), highspy.HighsVarType.kContinuous))
+        self.set_integrality(cols, integer=False)
         self.set_col_bounds(np.arange(n, dtype=np.int32), lower, upper)
         before = objective_value(m)
         h.setOptionValue("output_flag", False)
@@ -236,11 +237,13 @@ class HighsSession:
         kind = highspy.HighsVarType.kInteger if integer else highspy.HighsVarType.kContinuous
         cols = np.asarray(cols, dtype=np.int32)
         self._h.changeColsIntegrality(len(cols), cols, np.full(len(cols), kind))
+        self._integer_now[cols] = integer
 
     def add_columns(self, lower: np.ndarray, upper: np.ndarray) -> np.ndarray:
         """Add continuous columns (cost 0); returns their indices."""
         first = self.num_col
         self._h.addVars(len(lower), np.asarray(lower, dtype=float), np.asarray(upper, dtype=float))
+        self._integer_now = np.concatenate([self._integer_now, np.zeros(len(lower), dtype=bool)])
         return np.arange(first, first + len(lower), dtype=np.int32)
 
     def add_row(self, lower: float, upper: float, cols: np.ndarray, values: np.ndarray) -> int:
@@ -296,6 +299,22 @@ class HighsSession:
             raw = "Time limit reached"  # dcplan's deadline (progress.Deadline) stopped it, not the user
         return map_status(model_status, has), raw, has
 
+    def _highs_time_limit(self, seconds: float | None) -> float:
+        """HiGHS's ``time_limit`` for a run of ``seconds``, on the clock HiGHS compares it with.
+
+        An LP is timed on the Highs object's run clock, which runs on across runs (an LP run with
+        limit 15 after a 20 s run stops at once): its limit is the clock's reading plus its own
+        seconds. A MIP is timed from the start of its own run, and so are its sub-MIPs (each gets
+        the limit less the MIP's time so far), which call no callback: with the run-clock limit,
+        a second MIP run and its sub-MIPs ran that much longer (HiGHS 1.16.0: a 5 s MIP run after
+        18 s of runs ran 23.5 s; relax-and-fix's full MIP on synth-L-2 ran 250 s past its limit
+        in nested RINS sub-MIPs). So a MIP's limit is its own seconds."""
+        if seconds is None:
+            return float(highspy.kHighsInf)
+        if self._integer_now.any():
+            return float(seconds)
+        return float(self._h.getRunTime()) + float(seconds)
+
     def run(self, *, time_limit: float | None, mip_gap: float, start: np.ndarray | None = None) -> RunResult:
         """Solve what HiGHS holds now (optionally from a start vector of all columns).
 
@@ -306,11 +325,7 @@ class HighsSession:
         completed by a small sub-MIP (option ``mip_max_start_nodes``)."""
         h = self._h
         h.setOptionValue("mip_rel_gap", float(mip_gap))
-        # HiGHS's time_limit is measured on the run clock of the Highs object, which runs on
-        # across runs (a second run with time_limit 15 after a 20 s run stops at once): the
-        # limit of this run is what the clock reads now plus its own seconds
-        elapsed = float(h.getRunTime())
-        h.setOptionValue("time_limit", elapsed + float(time_limit) if time_limit is not None else highspy.kHighsInf)
+        h.setOptionValue("time_limit", self._highs_time_limit(time_limit))
         self.deadline.start(time_limit)
         if start is not None and len(start) == h.getNumCol():
             sol = highspy.HighsSolution()
@@ -366,7 +381,7 @@ def fixed_lp_duals(m: pyo.ConcreteModel, rows: list[Any], time_limit: float | No
             lower[j] = upper[j] = round(v)
     if is_int.any():
         cols = np.flatnonzero(is_int).astype(np.int32)
-        h.changeColsIntegrality(len(cols), cols, np.full(len(cols), highspy.HighsVarType.kContinuous))
+        session.set_integrality(cols, integer=False)
     session.set_col_bounds(np.arange(n, dtype=np.int32), lower, upper)
     fixed_col = lower == upper
     a = h.getLp().a_matrix_

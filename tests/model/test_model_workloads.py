@@ -12,6 +12,8 @@ import pytest
 from conftest import micro, option, region, site, solve_checked, system
 from model_cases import MWY, two_vendor
 
+import optimizer
+
 pytestmark = pytest.mark.family("workloads")
 
 
@@ -42,6 +44,33 @@ def test_training_job_is_never_split():
     plan = solve_checked(d)
     assert plan.objective == pytest.approx(5000, abs=1e-6)
     assert plan.tables["training"]["placed"].tolist() == [False]
+
+
+def test_a_job_has_no_assignment_at_a_site_too_small_for_it():
+    """Site 'a' (1 MW IT, free power) holds at most one gpu: 10 PFLOPS. Site 'b' (2 MW IT,
+    $10/MWh) holds two. A 20-PFLOPS job ($1 M if unplaced) fits only at 'b', so 'a' gets no
+    ``assign`` tuple at all.
+
+    MIP optimum: the job at 'b' on two gpus, $200 + 2 MW x 8,760 h x $10 = $175,400. The LP
+    relaxation has the same value: with the tuple at 'a', it could put half the job on each
+    site (one gpu at 'a' for $100, one at 'b' for $100 + $87,600: $87,800, half the optimum);
+    without it, it cannot.
+    """
+    from optimizer.instance.derive import prepare
+    from optimizer.model import build_model
+    from optimizer.solver.session import HighsSession
+
+    d = micro(sites=[site("a", it_mw=1), site("b", it_mw=2, price=10)],
+              jobs=[{"id": "big", "compute_pflops": {"2026": 20}, "unplaced_cost_usd": 1e6}])
+    plan = solve_checked(d)
+    assert plan.objective == pytest.approx(175_400, abs=1e-6)
+    assert plan.tables["training"]["site"].tolist() == ["b"]
+    prep = prepare(optimizer.instance_from_dict(d, "micro"))
+    assert prep.ASSIGN == [("big", "b", "cuda", "base")]
+    m, _ctx = build_model(prep)
+    lp = HighsSession(m)
+    lp.set_integrality(lp.integer_columns(), integer=False)
+    assert lp.run(time_limit=None, mip_gap=0.0).objective == pytest.approx(175_400, abs=1e-6)
 
 
 def test_latency_forces_the_nearer_site():

@@ -65,7 +65,7 @@ def test_an_incumbent_taken_at_a_limit_is_complete_and_verified(hard_instance):
     """At a time limit HiGHS's incumbent could leave derived variables (subsidies received)
     below what its decisions earn; the integer decisions are fixed and the LP re-solved, so
     the verifier accepts the plan and its costs."""
-    plan = optimizer.solve(hard_instance, optimizer.SolveOptions(time_limit=3, threads=1, verify=True))
+    plan = optimizer.solve(hard_instance, optimizer.SolveOptions(time_limit=10, threads=1, verify=True))
     assert plan.status == optimizer.Status.FEASIBLE, plan.messages
     assert "verifier: plan re-checked, all constraints hold" in plan.messages
     assert plan.best_bound <= plan.objective

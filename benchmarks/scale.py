@@ -23,6 +23,8 @@ Overhead ratio = dcplan end-to-end ÷ raw HiGHS. Synthetic instances are solved 
 gap, the OR-Library ones to optimality (relative gap 1e-9, as ``benchmarks.orlib run``), each
 with the time limit. Columns of the printed table: variables, constraints and nonzeros of the
 model HiGHS receives; build s = prepare + build + hand-over; solve s = HiGHS inside dcplan.
+The CSV also holds, for a synthetic instance with a record in ``benchmarks/best_known.csv``,
+``best_known`` and ``primal_gap`` (:mod:`benchmarks.best_known`: (objective − best known) / best known).
 """
 
 from __future__ import annotations
@@ -37,14 +39,14 @@ import tempfile
 import time
 from pathlib import Path
 
-from . import ROOT
+from . import ROOT, best_known
 from .common import machine, run_raw_highs, write_instance
 
 COLUMNS = [
     "instance", "variables", "integer_variables", "constraints", "nonzeros", "status", "objective", "best_bound", "gap",
     "load_s", "prepare_s", "build_s", "handover_s", "solve_s", "extract_s", "dcplan_s", "peak_mb", "raw_status",
     "raw_objective", "raw_gap", "raw_read_s", "raw_run_s", "raw_s", "raw_peak_mb", "overhead_ratio", "overhead_ratio_no_load",
-    "time_limit", "mip_gap",
+    "time_limit", "mip_gap", "best_known", "primal_gap",
 ]
 
 
@@ -202,7 +204,12 @@ def main(argv: list[str] | None = None) -> int:
         rows.append(measure(name, path, time_limit=args.time_limit, mip_gap=gap, threads=args.threads,
                             seed=args.solver_seed, workdir=workdir))
         r = rows[-1]
-        print(f"  {name}: {r.get('status')} gap {r.get('gap')} dcplan {r.get('dcplan_s')} s, HiGHS {r.get('raw_s')} s, "
+        rec = best_known.lookup(name, "all") if kind == "synth" else None
+        if rec is not None:
+            r["best_known"] = rec.best_known_usd
+            r["primal_gap"] = best_known.primal_gap(r.get("objective"), rec.best_known_usd)
+        print(f"  {name}: {r.get('status')} gap {r.get('gap')} primal gap {r.get('primal_gap')} "
+              f"dcplan {r.get('dcplan_s')} s, HiGHS {r.get('raw_s')} s, "
               f"peak {r.get('peak_mb')} MB", flush=True)
         if args.csv:
             Path(args.csv).parent.mkdir(parents=True, exist_ok=True)

@@ -8,6 +8,7 @@ is absent.
 
 from __future__ import annotations
 
+import json
 import sys
 from pathlib import Path
 
@@ -107,3 +108,46 @@ def test_greedy_baseline_is_feasible_and_never_cheaper_than_dcplan(examples_dir)
     assert out.status == "optimal" and report is not None and report.ok, report
     best = optimizer.solve(inst, optimizer.SolveOptions(mip_gap=1e-6))
     assert out.objective >= best.objective - 1e-6 * abs(best.objective)
+
+
+def test_best_known_table_is_consistent_and_gives_the_primal_gap():
+    """Every record: best bound ≤ best known (a bound proves how far the record may be from the
+    optimum); the L records equal the stored summary.json of the run they cite. Primal gap by hand:
+    objective 101 against best known 100 is (101 − 100) / 100 = 1 %."""
+    from benchmarks import best_known
+
+    table = best_known.load()
+    assert ("synth-L-1", "all") in table and ("synth-S-1", "core") in table
+    for rec in table.values():
+        assert rec.best_known_usd > 0 and rec.how and rec.date
+        if rec.best_bound_usd is not None:
+            assert rec.best_bound_usd <= rec.best_known_usd
+    for seed in (1, 2, 3):
+        rec = table[(f"synth-L-{seed}", "all")]
+        summary = ROOT / "benchmarks" / "results" / f"synth-L-{seed}-relax-and-fix-600s-after-filter-summary.json"
+        assert summary.name in rec.how
+        d = json.loads(summary.read_text())
+        assert d["instance"] == f"synth-L-{seed}"
+        assert rec.best_known_usd == pytest.approx(d["objective"], rel=1e-12)
+        assert rec.best_bound_usd == pytest.approx(d["best_bound"], rel=1e-12)
+    assert best_known.primal_gap(101.0, 100.0) == pytest.approx(0.01)
+    assert best_known.primal_gap(99.0, 100.0) == pytest.approx(-0.01)
+    assert best_known.primal_gap(None, 100.0) is None
+
+
+def test_synth_S_1_solved_to_1_percent_lies_where_its_best_known_record_says():
+    """synth-S-1 (all families) solved to a 1 % gap: its objective z satisfies bound ≤ z, and with
+    z ≤ opt / 0.99 and opt ≤ best known, the primal gap z / best − 1 lies in
+    [bound / best − 1, 1 / 0.99 − 1] = [−0.99 %, +1.01 %]. A stale record (a model change that moves
+    the optimum) falls outside."""
+    from benchmarks import best_known
+
+    rec = best_known.lookup("synth-S-1", "all")
+    assert rec is not None and rec.best_bound_usd is not None
+    inst = optimizer.instance_from_dict(synth.generate("S", 1), "synth-S-1")
+    plan = optimizer.solve(inst, optimizer.SolveOptions(mip_gap=0.01, time_limit=60))
+    assert plan.status == "optimal"
+    assert plan.objective >= rec.best_bound_usd * (1 - 1e-9)
+    pg = best_known.primal_gap(plan.objective, rec.best_known_usd)
+    assert rec.best_bound_usd / rec.best_known_usd - 1 - 1e-6 <= pg <= 1 / 0.99 - 1 + 1e-6
+    assert optimizer.verify_plan(inst, plan.tables, plan.expected_cost).ok

@@ -73,6 +73,75 @@ def test_a_job_has_no_assignment_at_a_site_too_small_for_it():
     assert lp.run(time_limit=None, mip_gap=0.0).objective == pytest.approx(175_400, abs=1e-6)
 
 
+def _lp_relaxation(d: dict, *, packing: bool = True) -> tuple[float, list]:
+    """The LP relaxation's optimum of micro instance ``d`` and the ``job_packing`` row indices
+    (with ``packing=False`` the rows are deactivated before the hand-over)."""
+    from optimizer.instance.derive import prepare
+    from optimizer.model import build_model
+    from optimizer.solver.session import HighsSession
+
+    m, _ctx = build_model(prepare(optimizer.instance_from_dict(d, "micro")))
+    rows = list(m.job_packing)
+    if not packing:
+        m.job_packing.deactivate()
+    lp = HighsSession(m)
+    lp.set_integrality(lp.integer_columns(), integer=False)
+    return lp.run(time_limit=None, mip_gap=0.0).objective, rows
+
+
+def test_job_packing_keeps_the_lp_from_squeezing_in_part_of_a_second_job():
+    """Existing site of 3 MW IT (free power; gpu: 1 MW, 10 PFLOPS, $100). Jobs 'low' and 'high'
+    need 20 PFLOPS each, i.e. 2 MW > 3/2 MW, so only one fits; unplaced they cost $1 M and $2 M.
+
+    MIP optimum: 'high' on two gpus, 'low' unplaced: 200 + 1,000,000 = 1,000,200. Without the
+    packing row the LP relaxation puts 'high' on two gpus and half of 'low' on the third:
+    300 + 0.5 x 1,000,000 = 500,300. The k = 1 row a_low + a_high <= 1 (site with existing
+    capacity, so the right side is 1) makes the LP's optimum the MIP's, 1,000,200. k = 2 needs
+    more than 2 jobs above 1 MW, so only that one row exists.
+
+    At the boundary, a 4 MW site: both jobs need exactly half of it, no row exists, and both
+    are placed on four gpus: 400.
+    """
+    jobs = [{"id": "low", "compute_pflops": {"2026": 20}, "unplaced_cost_usd": 1e6},
+            {"id": "high", "compute_pflops": {"2026": 20}, "unplaced_cost_usd": 2e6}]
+    d = micro(sites=[site("a", it_mw=3)], jobs=jobs)
+    plan = solve_checked(d)
+    assert plan.objective == pytest.approx(1_000_200, abs=1e-6)
+    tr = plan.tables["training"].set_index("job")
+    assert tr.loc["high", "placed"] and not tr.loc["low", "placed"]
+    lp, rows = _lp_relaxation(d)
+    assert rows == [("a", "2026", "base", 1)]
+    assert lp == pytest.approx(1_000_200, abs=1e-6)
+    assert _lp_relaxation(d, packing=False)[0] == pytest.approx(500_300, abs=1e-6)
+
+    d = micro(sites=[site("a", it_mw=4)], jobs=jobs)
+    plan = solve_checked(d)
+    assert plan.objective == pytest.approx(400, abs=1e-6)
+    assert plan.tables["training"]["placed"].tolist() == [True, True]
+    assert _lp_relaxation(d)[1] == []
+
+
+def test_job_packing_at_a_site_to_build_scales_with_online():
+    """A convertible site to build: fixed cost $1,000, free capacity, up to 5 MW in 1 MW blocks.
+    Three jobs of 20 PFLOPS (2 MW each, above 5/3 MW but not above 5/2 MW) with unplaced costs
+    $1 M, $2 M, $3 M: at most two fit.
+
+    MIP optimum: build (1,000), place the $2 M and $3 M jobs on four gpus (400), pay $1 M:
+    1,001,400. One row, k = 2: a_1 + a_2 + a_3 <= 2 online. In the LP, a_3 = 1 forces
+    online = 1 (assign_needs_online), so with the row the LP's optimum is the MIP's, 1,001,400;
+    without it the fifth MW holds half of the $1 M job: 1,000 + 500 + 500,000 = 501,500.
+    """
+    jobs = [{"id": f"j{i}", "compute_pflops": {"2026": 20}, "unplaced_cost_usd": i * 1e6} for i in (1, 2, 3)]
+    d = micro(sites=[site("mine", "convertible", options=[option(fixed=1000, max_mw=5)])], jobs=jobs)
+    plan = solve_checked(d)
+    assert plan.objective == pytest.approx(1_001_400, abs=1e-6)
+    assert plan.tables["training"].set_index("job")["placed"].to_dict() == {"j1": False, "j2": True, "j3": True}
+    lp, rows = _lp_relaxation(d)
+    assert rows == [("mine", "2026", "base", 2)]
+    assert lp == pytest.approx(1_001_400, abs=1e-6)
+    assert _lp_relaxation(d, packing=False)[0] == pytest.approx(501_500, abs=1e-6)
+
+
 def test_latency_forces_the_nearer_site():
     """Region at (0,0). 'near' at (0,1): 111.2 km, 1.112 ms round trip; 'far' at (0,20): 22.2 ms.
 

@@ -26,8 +26,6 @@ training PFLOPS (``train_use``); :math:`y^I_{skpw}\ge0` inference PFLOPS (``infe
 
     a_{jsfw} \le \mathrm{online}_{s,p_0(j)},\quad r_{gspw} \le D_{gpw}\,\mathrm{online}_{sp}   \quad\text{(assign\_needs\_online, route\_needs\_online)}
 
-    \sum_{(j,f)\in\mathcal{J}^k_{spw}} a_{jsfw} \le k\,\mathrm{online}_{sp}   \quad\text{(job\_packing)}
-
 **Workload flexibility.** At a site whose flexible (curtailable) grid connection delivers in
 :math:`p`, :math:`v_{skpw}\ge0` (``paused_units``) are the training units that pause during
 curtailment events, which take the share :math:`h_s` (``curtailment_share``) of the year's
@@ -52,13 +50,6 @@ with :math:`R` the sites some must-serve region can route to in :math:`(p,w)` an
 service at :math:`s` then; the row is created only where some site of :math:`R` has no
 existing capacity.
 
-Valid packing rows (``job_packing``) keep the LP relaxation from squeezing parts of big jobs
-into a site that cannot hold them whole: if each of the jobs in :math:`\mathcal{J}^k_{spw}`
-needs more than :math:`1/(k+1)` of the site's largest IT capacity :math:`\mathrm{IT}^{\max}_s`
-in period :math:`p` (its compute over the family's best PFLOPS per MW), at most :math:`k` of
-them fit at once, for :math:`k = 1,\dots,` :data:`PACKING_LEVELS`; a row exists only where more
-than :math:`k` such jobs could be assigned.
-
 The left side of ``unit_time_share`` is the number of busy units
 :math:`u_{skpw}`; the power module charges busy units full power and the rest their
 idle share. Costs: route cost and unserved penalty per PFLOPS-year; the placement cost
@@ -80,9 +71,6 @@ GPW = tuple[str, str, str]
 """(region, period, scenario)."""
 JW = tuple[str, str]
 """(job, scenario)."""
-PACKING_LEVELS = 3
-"""``job_packing`` rows for k = 1..3: at most k of the jobs that each need more than 1/(k+1) of a
-site's largest IT capacity (synth-L-1: 3,501 rows, LP bound +0.26 %; benchmarks/README.md)."""
 
 
 def add(m: pyo.ConcreteModel, ctx: Context) -> None:
@@ -104,7 +92,6 @@ def add(m: pyo.ConcreteModel, ctx: Context) -> None:
     _add_unit_time_share(m, ctx, systems, eff)
     first_period = _first_periods(prep)
     _add_online_links(m, ctx, first_period)
-    _add_job_packing(m, ctx)
     _add_inference_cover(m, ctx, systems, routes_of)
     _add_costs(m, ctx, jobs, regions, options_of, first_period)
 
@@ -257,37 +244,6 @@ def _add_online_links(m: pyo.ConcreteModel, ctx: Context, first_period: dict[JW,
     m.route_needs_online = pyo.Constraint(
         [r for r in prep.ROUTE if ctx.links_pay(r[1])],
         rule=lambda _m, g, s, p, w: m.route[g, s, p, w] <= prep.scenario(w).demand[g, p] * ctx.is_online[s, p],
-    )
-
-
-def _add_job_packing(m: pyo.ConcreteModel, ctx: Context) -> None:
-    """Valid packing rows: at most k of the jobs that each need more than 1/(k+1) of a site's
-    largest IT capacity fit there in one period (:data:`PACKING_LEVELS`).
-
-    A job's IT need at ``s`` on family ``f`` in ``p`` is at least its compute over the family's
-    best training PFLOPS per MW of IT (``Prepared.train_density``; pausing only raises the
-    need), and the site never holds more than ``Prepared.max_it_mw`` (the bound the assignment
-    filter uses, ``eligibility.max_training_pflops``). k + 1 jobs each above 1/(k+1) of it
-    would exceed it, so the row cuts no integer plan; it is written only where more than k
-    distinct jobs qualify (otherwise ``job_placement`` implies it).
-    """
-    prep = ctx.prep
-    need: defaultdict[tuple[str, str, str], list[tuple[str, str, float]]] = defaultdict(list)  # (s, p, w) -> jobs
-    for (j, s, f, w) in prep.ASSIGN:
-        density = prep.train_density.get(f, 0.0)
-        for p, c in prep.scenario(w).job_compute[j].items():
-            if density > 0:
-                need[s, p, w].append((j, f, c / density))
-    rows: dict[tuple[str, str, str, int], list[tuple[str, str]]] = {}
-    for (s, p, w), jobs in need.items():
-        cap_mw = prep.max_it_mw[s]
-        for k in range(1, PACKING_LEVELS + 1):
-            members = [(j, f) for j, f, mw in jobs if mw > cap_mw / (k + 1) * (1 + 1e-9)]
-            if len({j for j, _f in members}) > k:
-                rows[s, p, w, k] = members
-    m.job_packing = pyo.Constraint(
-        list(rows), rule=lambda _m, s, p, w, k: sum(m.assign[j, s, f, w] for j, f in rows[s, p, w, k])
-        <= (k if ctx.always_online(s) else k * ctx.is_online[s, p]),
     )
 
 

@@ -33,6 +33,7 @@ from optimizer.instance.schema import Instance
 from optimizer.options import Risk, SolveOptions
 from optimizer.plan import solve
 from optimizer.results.format import money
+from optimizer.results.outcomes import probability_weights
 
 from .sweep import expected_costs, probabilities
 
@@ -274,7 +275,7 @@ def _power_diff(b: Plan, v: Plan) -> pd.DataFrame:
 def _expected_units(plan: Plan) -> pd.Series:
     f = plan.tables["fleet"]
     prob = probabilities(plan.instance)
-    w = f["scenario"].map(prob).fillna(0.0)
+    w = probability_weights(f["scenario"], prob)
     return (f["units_in_service"].astype(float) * w).groupby([f["site"], f["system"], f["period"]]).sum()
 
 

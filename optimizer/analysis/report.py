@@ -514,7 +514,7 @@ def _idle(t: Tables, inst: Instance, probs: dict[str, float]) -> str:
     e = expected(by, ["period"], ["built_mw", "busy_mw", "idle_mw", "installed_mw"], probs)
     e = e.set_index("period").reindex(periods).fillna(0.0).astype(float)
     mw = {c: e[c].to_dict() for c in ("built_mw", "busy_mw", "idle_mw", "installed_mw")}
-    total = expected_outcomes(tables_outcomes(t, inst).assign(probability=lambda d: d["scenario"].map(probs).fillna(0.0)))
+    total = expected_outcomes(tables_outcomes(t, inst).assign(probability=lambda d: oc.probability_weights(d["scenario"], probs)))
     cap: dict[str, Any] = {"": f"{IDLE_CAPACITY}: {IDLE_CAPACITY_MEANS}"}
     sys_: dict[str, Any] = {"": f"{IDLE_SYSTEMS}: {IDLE_SYSTEMS_MEANS}"}
     for p in periods:

@@ -47,7 +47,7 @@ from optimizer.instance.load import load_instance
 from optimizer.instance.overrides import apply_overrides, parse_assignment, path_problems
 from optimizer.instance.schema import Instance
 from optimizer.options import Risk, SolveOptions
-from optimizer.results.outcomes import expected_outcomes, scenario_outcomes
+from optimizer.results.outcomes import expected_outcomes, probability_weights, scenario_outcomes
 from optimizer.results.write import write_plan
 
 if TYPE_CHECKING:
@@ -207,7 +207,7 @@ def comparison_row(plan: Plan) -> dict[str, Any]:
     systems = {k.id: k for k in inst.systems}
     fleet = t["fleet"]
     fl = fleet[fleet["period"] == last]
-    pw = fl["scenario"].map(prob).fillna(0.0)
+    pw = probability_weights(fl["scenario"], prob)
     units = (fl["units_in_service"].astype(float) * pw).groupby(fl["family"]).sum()
     for f in families:
         row[f"units_{f}"] = float(units.get(f, 0.0))
@@ -221,7 +221,7 @@ def comparison_row(plan: Plan) -> dict[str, Any]:
     row["idle_systems_pct"] = expected.get("idle_systems_pct", 0.0)
 
     d = t["demand"]
-    wd = d["scenario"].map(prob).fillna(0.0) * d["period"].map(years)
+    wd = probability_weights(d["scenario"], prob) * d["period"].map(years).astype(float)
     demand = float((d["demand_pflops"].astype(float) * wd).sum())
     unserved = float((d["unserved_pflops"].astype(float) * wd).sum())
     row["unserved_pflops_years"] = unserved

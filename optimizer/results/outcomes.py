@@ -90,6 +90,13 @@ def scenario_probabilities(inst: Instance) -> dict[str, float]:
     return {w.id: w.probability for w in inst.scenarios} if inst.scenarios else {BASE_SCENARIO: 1.0}
 
 
+def probability_weights(scenarios: pd.Series, probs: dict[str, float]) -> pd.Series:
+    """The probability of each row's scenario as floats (0 for a scenario not in ``probs``). Float
+    even for an empty column: pandas' string dtype keeps ``.map`` of an empty column a string
+    column, which cannot multiply a float one."""
+    return scenarios.map(probs).astype(float).fillna(0.0)
+
+
 def _pct(part: float, whole: float) -> float:
     return 100.0 * part / whole if whole > 1e-12 else 0.0
 
@@ -306,8 +313,8 @@ def energy_subsidies(tables: dict[str, pd.DataFrame], inst: Instance) -> pd.Data
     rows = []
     for p in [q.id for q in inst.horizon.periods]:
         g, h = got[got["period"] == p], credit[credit["period"] == p]
-        per_year = float((g["usd_per_year"].astype(float) * g["scenario"].map(probs).fillna(0.0)).sum())
-        disc = -float((h["discounted_usd"].astype(float) * h["scenario"].map(probs).fillna(0.0)).sum())
+        per_year = float((g["usd_per_year"].astype(float) * probability_weights(g["scenario"], probs)).sum())
+        disc = -float((h["discounted_usd"].astype(float) * probability_weights(h["scenario"], probs)).sum())
         if len(g) or len(h):
             rows.append([p, int(g["scope"].nunique()), per_year, disc])
     return pd.DataFrame(rows, columns=["period", "sites", "usd_per_year", "discounted_usd"])
@@ -381,7 +388,7 @@ def energy_by_source(tables: dict[str, pd.DataFrame], inst: Instance) -> pd.Data
     pw = tables.get("power")
     if pw is None or len(pw) == 0:
         return pd.DataFrame(columns=cols)
-    w = pw["scenario"].map(scenario_probabilities(inst)).fillna(0.0).astype(float)
+    w = probability_weights(pw["scenario"], scenario_probabilities(inst))
     d = pw[["site", "kind"]].astype(str)
     for c in cols[2:]:
         d[c] = pd.to_numeric(pw[c], errors="coerce").fillna(0.0) * w
@@ -422,7 +429,7 @@ def all_in_price(tables: dict[str, pd.DataFrame], inst: Instance) -> float | Non
     extra = 0.0
     if c is not None and len(c):
         g = c[c["category"].isin(["generator_capex", "generator_fom"])]
-        w = g["scenario"].map(scenario_probabilities(inst)).fillna(0.0).astype(float)
+        w = probability_weights(g["scenario"], scenario_probabilities(inst))
         extra = float((pd.to_numeric(g["undiscounted_usd"], errors="coerce").fillna(0.0) * w).sum())
     return usd_per_mwh(float(e["energy_cost_usd"].sum()) + extra, float(e["energy_mwh"].sum()))
 
@@ -434,7 +441,7 @@ def emissions_per_year(tables: dict[str, pd.DataFrame], inst: Instance) -> pd.Da
     em = tables.get("emissions")
     if em is None or len(em) == 0:
         return pd.DataFrame(columns=cols)
-    w = em["scenario"].map(scenario_probabilities(inst)).fillna(0.0).astype(float)
+    w = probability_weights(em["scenario"], scenario_probabilities(inst))
     d = em.assign(co2_t_per_year=pd.to_numeric(em["co2_t_per_year"], errors="coerce").fillna(0.0) * w,
                   excess_t_per_year=pd.to_numeric(em["excess_t_per_year"], errors="coerce").fillna(0.0) * w)
     out = d.groupby(["rule", "period"], as_index=False, sort=False).agg(

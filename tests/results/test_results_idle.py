@@ -83,6 +83,26 @@ def test_grid_columns_name_what_they_hold():
     assert not rep.ok and any("grid_capacity_held_mw" in m for m in rep.messages), rep.messages
 
 
+def test_energy_subsidy_in_one_period_only_is_reported_and_printed():
+    """As above with demand only in 2027 (0 in 2026): nothing runs in 2026, so no subsidy then (no
+    policy row with a saving, pandas' string columns of that period empty); in 2027 the npu serves
+    10 PFLOPS, saving 0.6 * 100 * 8760 * 2 = 1,051,200 USD; discounted 1,051,200 / 1.1 = 955,636.36.
+    The per-period table has one row, 2027, and the plan text prints (an empty string column once
+    made the weighting raise)."""
+    s = site("west", jur="CN-west", price=100)
+    sub = {"id": "west", "jurisdiction": "CN-west", "discount_share": 0.6, "applies_to": "domestic_systems"}
+    d = micro(periods=("2026", "2027"), rate=0.1, sites=[s],
+              systems=[system("gpu", price=1000), system("npu", origin="CN", family="cann", kw=2000, price=1000)],
+              regions=[region("r", {"2026": 0, "2027": 10})], policies={"energy_subsidies": [sub]})
+    plan = solve_checked(d)
+    sub_t = energy_subsidies(plan.tables, plan.instance).set_index("period")
+    per_year = 0.6 * 100 * HOURS * 2
+    assert sub_t.index.tolist() == ["2027"]
+    assert sub_t.loc["2027", "usd_per_year"] == pytest.approx(per_year)
+    assert sub_t.loc["2027", "discounted_usd"] == pytest.approx(per_year / 1.1)
+    assert "saving per year 2027 1.05 M USD/year" in plan_text(plan)
+
+
 def test_energy_subsidy_per_period_and_discounted_total_match_the_cost_table():
     """60 % off the power bill of domestic systems in CN-west. The npu (domestic, 2 MW) serves the
     10 PFLOPS in 2026 and 2027 (1 year each, 10 % discount rate): saving 0.6 * 100 * 8760 * 2 =

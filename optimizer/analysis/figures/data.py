@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Union
 import pandas as pd
 
 from optimizer.results.columns import COLUMNS
+from optimizer.results.outcomes import probability_weights
 from optimizer.results.read import read_plan
 
 if TYPE_CHECKING:
@@ -81,7 +82,7 @@ def expected(df: pd.DataFrame, keys: list[str], values: list[str], probs: dict[s
     if scenario is not None:
         d = df[df["scenario"] == scenario]
         return d.groupby(keys, as_index=False)[values].sum()
-    w = df["scenario"].map(probs).fillna(0.0)
+    w = probability_weights(df["scenario"], probs)
     d = df[keys].copy()
     for v in values:
         d[v] = pd.to_numeric(df[v], errors="coerce").fillna(0.0) * w

@@ -112,24 +112,30 @@ def test_greedy_baseline_is_feasible_and_never_cheaper_than_dcplan(examples_dir)
 
 def test_best_known_table_is_consistent_and_gives_the_primal_gap():
     """Every record: best bound ≤ best known (a bound proves how far the record may be from the
-    optimum); the L records equal the stored summary.json of the run they cite. Primal gap by hand:
+    optimum); every record that cites a stored run (``benchmarks/results/…-summary.json``) equals
+    that run's objective and bound, and the L records with all families all cite one. Primal gap by hand:
     objective 101 against best known 100 is (101 − 100) / 100 = 1 %."""
+    import re
+
     from benchmarks import best_known
 
     table = best_known.load()
     assert ("synth-L-1", "all") in table and ("synth-S-1", "core") in table
+    cited = 0
     for rec in table.values():
         assert rec.best_known_usd > 0 and rec.how and rec.date
         if rec.best_bound_usd is not None:
             assert rec.best_bound_usd <= rec.best_known_usd
-    for seed in (1, 2, 3):
-        rec = table[(f"synth-L-{seed}", "all")]
-        summary = ROOT / "benchmarks" / "results" / f"synth-L-{seed}-relax-and-fix-600s-after-filter-summary.json"
-        assert summary.name in rec.how
-        d = json.loads(summary.read_text())
-        assert d["instance"] == f"synth-L-{seed}"
+        found = re.search(r"benchmarks/results/[\w./-]+-summary\.json", rec.how)
+        assert found or not (rec.instance.startswith("synth-L-") and rec.families == "all"), rec
+        if not found:
+            continue
+        d = json.loads((ROOT / found.group(0)).read_text())
+        assert d["instance"] == rec.instance
         assert rec.best_known_usd == pytest.approx(d["objective"], rel=1e-12)
         assert rec.best_bound_usd == pytest.approx(d["best_bound"], rel=1e-12)
+        cited += 1
+    assert cited >= 3
     assert best_known.primal_gap(101.0, 100.0) == pytest.approx(0.01)
     assert best_known.primal_gap(99.0, 100.0) == pytest.approx(-0.01)
     assert best_known.primal_gap(None, 100.0) is None

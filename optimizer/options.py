@@ -62,7 +62,9 @@ class SolveOptions:
       MIP's, so the gap stays honest; the time limit covers all three stages;
     * ``"relax-and-fix"`` — (1) a MIP with only the site builds and phases integer (a
       relaxation of the whole model: its bound is valid), until 35 % of the time limit;
-      (2) those sites fixed, the training-job placements integer, until 60 %; (3) sites and
+      (2) those sites fixed, the training-job placements integer, until 60 % (with two or
+      more scenarios: HiGHS's first plan, then one scenario's placements freed at a time, the
+      most probable first, while that makes the plan cheaper); (3) sites and
       placements fixed, every other integer column integer, until 75 %; (4) the full MIP
       from stage 3's plan for the rest. The bound is the better of stage 1's and the full
       MIP's (:mod:`optimizer.solver.relax_fix`);

@@ -108,7 +108,8 @@ def solve_model(m: pyo.ConcreteModel, ctx: Context, options: SolveOptions,
         if strategy == "fix-and-optimize":
             found = fix_and_optimize(session, m, options, history, interrupted)
         elif strategy == "relax-and-fix":
-            found = relax_and_fix(session, m, options, history, interrupted)
+            found = relax_and_fix(session, m, options, history, interrupted,
+                                  {w.id: w.probability for w in ctx.prep.scenarios})
         else:
             found = direct(session)
     seconds["solve"] = time.perf_counter() - t0

@@ -214,7 +214,7 @@ def _neighbourhoods(session: HighsSession, placements: np.ndarray, groups: list[
     best, runs, passes, start = plan, 0, 0, plan.objective
     improved = True
     while improved and not interrupted:
-        improved, passes = False, passes + 1
+        improved = False
         for k, (_w, cols) in enumerate(groups):
             seconds = left()
             per = None if seconds is None else seconds / (len(groups) - k)
@@ -225,7 +225,7 @@ def _neighbourhoods(session: HighsSession, placements: np.ndarray, groups: list[
             _fix(session, placements, best.x)
             session.set_col_bounds(cols, arrays.lower[cols], arrays.upper[cols])
             out = session.run(time_limit=per, mip_gap=gap, start=best.x)
-            runs += 1
+            runs, passes = runs + 1, passes + (k == 0)
             if out.x is not None and out.objective is not None \
                     and out.objective < best.objective - IMPROVED * max(1.0, abs(best.objective)):
                 best, improved = out, True

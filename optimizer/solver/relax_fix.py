@@ -39,9 +39,9 @@ a model whose LP is the same but whose search is over ~1,100 binaries only.
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 
-import highspy
 import numpy as np
 import pyomo.environ as pyo
 
@@ -128,13 +128,8 @@ def relax_and_fix(session: HighsSession, m: pyo.ConcreteModel, options: SolveOpt
         session.set_integrality(ints, integer=False)
         session.set_integrality(integer, integer=True)
         t1 = time.perf_counter()
-        if first_plan:  # HiGHS stops at its first plan ("Solution limit reached")
-            session.set_option("mip_max_improving_sols", 1)
-        try:
+        with _option(session, "mip_max_improving_sols", 1, first_plan):  # HiGHS stops at its first plan
             out = session.run(time_limit=until(share), mip_gap=stage_gap)
-        finally:
-            if first_plan:
-                session.set_option("mip_max_improving_sols", int(highspy.kHighsIInf))
         seconds[name] = time.perf_counter() - t1
         return out
 
@@ -233,6 +228,18 @@ def _neighbourhoods(session: HighsSession, placements: np.ndarray, groups: list[
     _fix(session, placements, best.x)
     return best, (f"scenario neighbourhoods ({len(groups)} scenarios, {runs} runs in {passes} passes): "
                   f"plan {_money(start, scale)} -> {_money(best.objective, scale)}")
+
+
+@contextmanager
+def _option(session: HighsSession, name: str, value: int | float, when: bool = True) -> Iterator[None]:
+    """HiGHS option ``name`` at ``value`` (if ``when``) for the ``with`` block, then as it was."""
+    before = session.option(name)
+    if when:
+        session.set_option(name, value)
+    try:
+        yield
+    finally:
+        session.set_option(name, before)
 
 
 def _fix(session: HighsSession, cols: np.ndarray, x: np.ndarray) -> None:

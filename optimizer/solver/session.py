@@ -211,6 +211,10 @@ class HighsSession:
         return self._h.getModelStatus() == highspy.HighsModelStatus.kModelEmpty
 
     # -- changes
+    def option(self, name: str) -> bool | int | float | str:
+        """The value of a HiGHS option."""
+        return self._h.getOptionValue(name)[1]
+
     def set_option(self, name: str, value: bool | int | float | str) -> None:
         """Set a HiGHS option."""
         self._h.setOptionValue(name, value)

@@ -226,7 +226,8 @@ def _neighbourhoods(session: HighsSession, placements: np.ndarray, groups: list[
                 best, improved = out, True
     assert best.x is not None
     _fix(session, placements, best.x)
-    return best, (f"scenario neighbourhoods ({len(groups)} scenarios, {runs} runs in {passes} passes): "
+    return best, (f"scenario neighbourhoods ({len(groups)} scenarios, {runs} run{'s' * (runs != 1)} in "
+                  f"{passes} pass{'es' * (passes != 1)}): "
                   f"plan {_money(start, scale)} -> {_money(best.objective, scale)}")
 
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from conftest import ROOT
+from conftest import ROOT, micro, option, site, solve_checked
 
 import optimizer
 from optimizer.instance.load import load_instance
@@ -105,26 +105,22 @@ def test_a_run_the_deadline_stopped_does_not_stop_the_next(tmp_path):
     assert out.solver_status == "Optimal"
 
 
-def _two_scenario_job_case(probabilities=(0.7, 0.3)) -> dict:
+def _two_scenario_job_case() -> dict:
     """One 10-PFLOPS job (unplaced: $1 M) at an existing 2 MW site with free power, one gpu
-    (1 MW, 10 PFLOPS, $100); scenarios 'base' and 'high' of the given probabilities."""
-    from conftest import micro, site
-
+    (1 MW, 10 PFLOPS, $100); scenarios 'base' (p = 0.3) and 'high' (p = 0.7)."""
     return micro(sites=[site("a", it_mw=2)],
                  jobs=[{"id": "run", "compute_pflops": {"2026": 10}, "unplaced_cost_usd": 1e6}],
-                 scenarios=[{"id": "base", "probability": probabilities[0]},
-                            {"id": "high", "probability": probabilities[1]}])
+                 scenarios=[{"id": "base", "probability": 0.3}, {"id": "high", "probability": 0.7}])
 
 
 def test_scenario_groups_partition_the_placements_most_probable_first():
-    prep, m, ctx, _ = timed_build(optimizer.instance_from_dict(_two_scenario_job_case((0.3, 0.7)), "micro"))
+    prep, m, ctx, _ = timed_build(optimizer.instance_from_dict(_two_scenario_job_case(), "micro"))
     s = HighsSession(m)
     placements = columns_of(s, m, PLACEMENT_VARS)
     groups = scenario_groups(s, m, placements, {"base": 0.3, "high": 0.7})
     assert [w for w, _ in groups] == ["high", "base"]
     assert sorted(np.concatenate([c for _, c in groups]).tolist()) == sorted(placements.tolist())
-    assert all(m.assign[k].index()[-1] == w for w, cols in groups for k in m.assign
-               if s.column(m.assign[k]) in set(cols.tolist()))
+    assert all(key[-1] == w for w, cols in groups for key, var in m.assign.items() if s.column(var) in cols)
 
 
 def test_scenario_neighbourhoods_improve_a_plan_one_scenario_at_a_time():
@@ -133,7 +129,7 @@ def test_scenario_neighbourhoods_improve_a_plan_one_scenario_at_a_time():
     placed, 0.7 x $100 + 0.3 x $1 M = $300,070; then 'base': 0.7 x 100 + 0.3 x 100 = $100, the
     optimum. The second pass improves nothing and ends the search: 4 runs in 2 passes. The
     placements are left fixed at the best plan (both 1)."""
-    prep, m, ctx, _ = timed_build(optimizer.instance_from_dict(_two_scenario_job_case((0.3, 0.7)), "micro"))
+    prep, m, ctx, _ = timed_build(optimizer.instance_from_dict(_two_scenario_job_case(), "micro"))
     s = HighsSession(m)
     arrays = s.lp()
     placements = columns_of(s, m, PLACEMENT_VARS)
@@ -144,8 +140,8 @@ def test_scenario_neighbourhoods_improve_a_plan_one_scenario_at_a_time():
     best, note = _neighbourhoods(s, placements, groups, worst, arrays, 0.0, lambda: None, [], 1.0)
     assert best.objective == pytest.approx(100, abs=1e-6)
     assert "2 scenarios, 4 runs in 2 passes" in note and "1e+06 -> 100" in note
-    lower, upper = s._h.getLp().col_lower_, s._h.getLp().col_upper_
-    assert [lower[j] for j in placements] == [upper[j] for j in placements] == [1.0, 1.0]
+    held = s.lp()
+    assert held.lower[placements].tolist() == held.upper[placements].tolist() == [1.0, 1.0]
 
 
 def test_relax_and_fix_with_two_scenarios_searches_their_neighbourhoods():
@@ -155,14 +151,10 @@ def test_relax_and_fix_with_two_scenarios_searches_their_neighbourhoods():
     $3,730; with 2 MW the job stays unplaced in 'high' (2,500 + 140 + 0.3 x $1 M), and
     unplaced everywhere costs $1 M. relax-and-fix finds $3,730 (as direct), and stage 2 ran
     its scenario neighbourhoods."""
-    from conftest import micro, option, site
-
     d = micro(sites=[site("g", "greenfield", options=[option("hall", capex=1000, fixed=500, max_mw=10, block=1)])],
               jobs=[{"id": "run", "compute_pflops": {"2026": 20}, "unplaced_cost_usd": 1e6}],
               scenarios=[{"id": "base", "probability": 0.7},
                          {"id": "high", "probability": 0.3, "training_scale": 1.5}])
-    from conftest import solve_checked
-
     direct = solve_checked(d, strategy="direct", mip_gap=0.0)
     rf = solve_checked(d, strategy="relax-and-fix", mip_gap=0.0)
     assert direct.objective == pytest.approx(3730, abs=1e-6)

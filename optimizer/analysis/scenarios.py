@@ -31,8 +31,9 @@ import yaml
 
 from optimizer.instance.derive import per_period
 from optimizer.instance.errors import InstanceError, Problem
+from optimizer.instance.io import output_format
+from optimizer.instance.io import write_instance as write_any_instance
 from optimizer.instance.io.limits import safe_yaml_load
-from optimizer.instance.io.text import write_text_instance
 from optimizer.instance.load import instance_from_dict
 from optimizer.instance.schema import Instance
 
@@ -241,10 +242,27 @@ def sample_scenarios(base: Instance, n: int, *, seed: int = 0, sigma: float = 0.
 
 # ----------------------------------------------------------------------------- writing
 def write_instance(inst: Instance, path: str | Path, *, overwrite: bool = False, header: str | None = None) -> Path:
-    """Write the instance as YAML (:func:`optimizer.instance.io.text.instance_text`, readable by
-    ``load_instance``) after ``header`` as comment lines; an existing file is replaced only
-    with ``overwrite`` (else :class:`~optimizer.files.OutputExistsError`)."""
-    return write_text_instance(inst, Path(path), "yaml", header or "", overwrite=overwrite)
+    """Write the instance in the format its suffix names (``.yaml``/``.yml``, ``.json`` or
+    ``.xlsx``, :func:`optimizer.instance.io.write_instance`; readable by ``load_instance``),
+    YAML after ``header`` as comment lines (the other formats have no comments). Another suffix
+    raises ``ValueError`` before anything is written; an existing file is replaced only with
+    ``overwrite`` (else :class:`~optimizer.files.OutputExistsError`)."""
+    path = Path(path)
+    fmt = instance_file_format(path)
+    return write_any_instance(inst, path, fmt, header or "", overwrite=overwrite)
+
+
+def instance_file_format(path: str | Path) -> str:
+    """Format of a generated instance file by its suffix: ``yaml``, ``json`` or ``xlsx``
+    (``ValueError`` naming the file for any other suffix, a CSV folder included)."""
+    path = Path(path)
+    try:
+        fmt = output_format(path) if path.suffix else "csv"
+    except ValueError:
+        fmt = "csv"
+    if fmt == "csv":
+        raise ValueError(f"cannot write an instance file to '{path}': name it .yaml, .yml, .json or .xlsx")
+    return fmt
 
 
 def scenario_table(inst: Instance) -> list[tuple[str, float, str]]:
@@ -255,6 +273,7 @@ def scenario_table(inst: Instance) -> list[tuple[str, float, str]]:
 __all__ = [
     "DemandPath",
     "Regime",
+    "instance_file_format",
     "load_regimes",
     "regimes_from_data",
     "sample_scenarios",

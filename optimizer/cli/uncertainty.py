@@ -92,7 +92,7 @@ def register(sub: Any) -> None:
                        description="Write BASE with a new scenario set: the product of demand paths and policy regimes "
                        "(probabilities multiply), or N lognormal demand samples of equal probability.")
     s.add_argument("file", metavar="BASE", help=f"base instance: {FORMATS_HELP}")
-    s.add_argument("out", metavar="OUT.yaml", help="instance file to write")
+    s.add_argument("out", metavar="OUT", help="instance file to write: .yaml or .yml (with a header comment), .json or .xlsx")
     s.add_argument("--demand", metavar="NAME=FACTOR:PROB,...", help="demand paths, e.g. low=0.2:0.3,base=1:0.5,high=3:0.2")
     s.add_argument("--growth", action="store_true", help="factors scale the growth beyond the first period, not the whole path")
     s.add_argument("--with-training", action="store_true", help="demand factors also scale every training job")
@@ -172,11 +172,19 @@ def hedge(args: argparse.Namespace) -> int:
 
 def scenarios(args: argparse.Namespace) -> int:
     """``dcplan scenarios``: write BASE with generated scenarios to OUT."""
-    from optimizer.analysis.scenarios import DemandPath, load_regimes, sample_scenarios, scenario_product, write_instance
+    from optimizer.analysis.scenarios import (
+        DemandPath,
+        instance_file_format,
+        load_regimes,
+        sample_scenarios,
+        scenario_product,
+        write_instance,
+    )
     from optimizer.instance.errors import InstanceError
 
     check_output(args.out, args.overwrite, "file")
     try:
+        instance_file_format(args.out)
         if args.sample is not None and args.demand:
             raise ValueError("give either --demand (paths) or --sample N (Monte Carlo), not both")
         if args.sample is None and not args.demand and not args.regimes:

@@ -362,3 +362,20 @@ def test_cli_scenarios_writes_a_valid_instance(tmp_path):
     assert main(["scenarios", str(base), str(tmp_path / "x.yaml"), "--demand", "a=1:0.5"]) == 2
     assert main(["scenarios", str(base), str(tmp_path / "x.yaml"), "--demand", "a=1:1", "--sample", "3"]) == 2
     assert main(["scenarios", str(base), str(tmp_path / "x.yaml"), "--regimes", str(tmp_path / "none.yaml")]) == 2
+
+
+def test_cli_scenarios_writes_the_format_its_suffix_names(tmp_path, capsys):
+    """``OUT.json`` gets JSON (it once got YAML, which ``load_instance`` rejects as malformed JSON),
+    ``.xlsx`` a workbook; a suffix that names no instance file is a usage error and writes nothing."""
+    base = tmp_path / "base.yaml"
+    base.write_text(yaml.safe_dump(micro(regions=[region("r", 10)])))
+    for name in ("out.json", "out.xlsx", "out.yml"):
+        out = tmp_path / name
+        assert main(["scenarios", str(base), str(out), "--sample", "4", "--seed", "2"]) == 0
+        assert len(optimizer.load_instance(out).scenarios) == 4
+    assert json.loads((tmp_path / "out.json").read_text())["name"] == "micro"
+    assert (tmp_path / "out.yml").read_text().startswith("#")
+    for name in ("out.txt", "folder"):
+        assert main(["scenarios", str(base), str(tmp_path / name), "--sample", "4"]) == 2
+        assert not (tmp_path / name).exists()
+    assert "name it .yaml, .yml, .json or .xlsx" in capsys.readouterr().err

@@ -41,7 +41,15 @@ from optimizer.solver.scaling import (
     objective_scale,
     scale_objective,
 )
-from optimizer.solver.session import HighsSession, LpArrays, RunResult, fixed_lp_duals, map_status, objective_value
+from optimizer.solver.session import (
+    HighsSession,
+    LpArrays,
+    RunResult,
+    fixed_lp_duals,
+    map_status,
+    objective_value,
+    on_runner,
+)
 from optimizer.solver.strategy import direct, fix_and_optimize, resolve_strategy
 
 OPTIMAL, FEASIBLE, INFEASIBLE, NO_SOLUTION = Status.OPTIMAL, Status.FEASIBLE, Status.INFEASIBLE, Status.NO_SOLUTION
@@ -127,6 +135,9 @@ def solve_model(m: pyo.ConcreteModel, ctx: Context, options: SolveOptions,
         messages.append(f"strategy auto: {strategy} ({session.integer_columns().size:,} integer columns, "
                         f"a time limit of {options.time_limit:g} s)")
     messages += found.messages
+    if session.abandoned:
+        messages.append("HiGHS did not return after the time limit (a phase of its search that checks neither "
+                        "the limit nor Ctrl-C) and was left behind: the plan is the best one found before")
     if has_sol:
         t0 = time.perf_counter()
         session.load_solution(found.x)
@@ -134,7 +145,8 @@ def solve_model(m: pyo.ConcreteModel, ctx: Context, options: SolveOptions,
         if is_mip:  # a MIP: complete the incumbent, then measure the gap in USD
             best_bound = bound_found  # includes the objective constant
             t0 = time.perf_counter()
-            messages += session.complete_incumbent(m)
+            if not session.abandoned:  # an abandoned HiGHS is still busy: the plan stays as it is
+                messages += session.complete_incumbent(m)
             seconds["complete"] = time.perf_counter() - t0
             objective = objective_value(m)
             gap = relative_gap(objective, best_bound)
@@ -149,4 +161,4 @@ def solve_model(m: pyo.ConcreteModel, ctx: Context, options: SolveOptions,
 def reset_thread_pool() -> None:
     """HiGHS keeps one thread pool per process, sized by the first solve; a later solve
     asking for more threads would not run. Reset it so every solve gets the threads it asks for."""
-    highspy.Highs.resetGlobalScheduler(True)
+    on_runner(lambda: highspy.Highs.resetGlobalScheduler(True))  # where this thread's HiGHS runs are made

@@ -177,12 +177,21 @@ class Deadline:
 
     def __init__(self) -> None:
         self.at: float | None = None
+        self.seconds: float | None = None
         self.hit = False
 
     def start(self, seconds: float | None) -> None:
         """Arm the deadline ``seconds`` from now (None: no deadline)."""
         self.at = None if seconds is None else time.perf_counter() + float(seconds)
+        self.seconds = None if seconds is None else float(seconds)
         self.hit = False
+
+    def overrun(self, after_s: float, share: float) -> bool:
+        """Whether more than ``after_s`` plus ``share`` of the armed seconds have passed since
+        the deadline (a run that should have stopped and has not)."""
+        if self.at is None or self.seconds is None:
+            return False
+        return time.perf_counter() > self.at + after_s + share * self.seconds
 
     def passed(self) -> bool:
         """Whether the deadline has passed (and so stops the run)."""

@@ -4,8 +4,11 @@ from __future__ import annotations
 
 import math
 import os
+import queue
 import sys
+import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -22,6 +25,16 @@ from optimizer.solver.progress import Deadline, ctrl_c_stops_search
 from optimizer.solver.scaling import scale_objective
 
 _banner_done = False
+
+ABANDON_AFTER_S = 10.0
+ABANDON_SHARE = 0.03
+"""A HiGHS run that has not returned :data:`ABANDON_AFTER_S` seconds plus this share of its
+limit after its deadline is abandoned (:meth:`HighsSession.run_highs`): 64 s for 1,800 s, 28 s
+for 600 s. HiGHS normally returns within a second of the deadline, but one phase of its root
+(central rounding: ``linesearchRounding`` → ``tryRoundedPoint`` → domain propagation, HiGHS
+1.16.0) checks neither its limit nor the callbacks, and ran more than 14 minutes past a limit
+on a 50-scenario model (benchmarks/README.md)."""
+ABANDONED = "Time limit reached (HiGHS did not return; its run was abandoned)"
 
 
 def new_highs() -> highspy.Highs:
@@ -121,6 +134,8 @@ class HighsSession:
         self._integer = compiled.integer
         self._integer_now = np.array(compiled.integer, dtype=bool)  # integrality as HiGHS holds it now (set_integrality)
         self.deadline = Deadline()  # armed by run() and direct runs; checked in HiGHS's callbacks
+        self.abandoned = False  # a run did not return after its deadline (run_highs): HiGHS is busy for good
+        self.captured: tuple[float, np.ndarray] | None = None  # the last run's latest incumbent (objective, x)
 
     # -- addressing
     def column(self, var: pyo.Var) -> int:
@@ -328,6 +343,8 @@ class HighsSession:
         solution is feasible"), else ignores it; a sparse (partial) start would instead be
         completed by a small sub-MIP (option ``mip_max_start_nodes``)."""
         h = self._h
+        if self.abandoned:  # HiGHS is still inside the abandoned run: nothing more can run
+            return RunResult(Status.NO_SOLUTION, ABANDONED, False, None, None, None)
         h.setOptionValue("mip_rel_gap", float(mip_gap))
         h.setOptionValue("time_limit", self._highs_time_limit(time_limit))
         self.deadline.start(time_limit)
@@ -336,7 +353,10 @@ class HighsSession:
             sol.col_value = list(map(float, start))
             sol.value_valid = True
             h.setSolution(sol)
-        if h.run() == highspy.HighsStatus.kError:
+        returned = self.run_highs()
+        if returned is None:
+            return self._abandoned_result()
+        if returned == highspy.HighsStatus.kError:
             raise RuntimeError(f"HiGHS refused to solve (status {h.modelStatusToString(h.getModelStatus())})")
         status, raw, has = self.status()
         info = h.getInfo()
@@ -351,6 +371,113 @@ class HighsSession:
         if bound is not None and not math.isfinite(bound):
             bound = None
         return RunResult(status, raw, has, x, objective, bound)
+
+
+    def run_highs(self) -> highspy.HighsStatus | None:
+        """``Highs.run()`` on this thread's HiGHS runner (:func:`_runner`), so that Python stays
+        responsive while HiGHS runs (a second Ctrl-C gives up at once) and a run that does not
+        return after its deadline can be left behind: None then (the run is abandoned,
+        :attr:`abandoned` is set, and :attr:`captured` holds the latest incumbent HiGHS reported,
+        if any), else HiGHS's return status."""
+        h = self._h
+        self.captured = None
+        num_col = h.getNumCol()
+
+        def improved(event: Any) -> None:
+            x = np.array(event.data_out.mip_solution, dtype=float)
+            if x.size == num_col:  # the original columns (HiGHS reports them postsolved)
+                self.captured = (float(event.data_out.objective_function_value), x)
+
+        h.cbMipImprovingSolution.subscribe(improved)
+        runner = _runner()
+        try:
+            job = runner.submit(h.run)
+            while not job.done.wait(0.05):
+                if self.deadline.overrun(ABANDON_AFTER_S, ABANDON_SHARE):
+                    self.abandoned = True
+                    _drop_runner()  # it is stuck: the next run needs a runner of its own
+                    return None
+        finally:
+            h.cbMipImprovingSolution.unsubscribe(improved)
+        if job.error is not None:
+            raise job.error
+        status: highspy.HighsStatus = job.result
+        return status
+
+    def _abandoned_result(self) -> RunResult:
+        """The run :meth:`run_highs` abandoned: its latest incumbent, no bound (HiGHS's info
+        belongs to an earlier run until this one returns)."""
+        if self.captured is None:
+            return RunResult(Status.NO_SOLUTION, ABANDONED, False, None, None, None)
+        objective, x = self.captured
+        return RunResult(Status.FEASIBLE, ABANDONED, True, x, objective, None)
+
+
+class _Job:
+    """One call handed to a :class:`_Runner`: its result or exception, and when it is done."""
+
+    def __init__(self, call: Callable[[], Any]) -> None:
+        self.call = call
+        self.result: Any = None
+        self.error: BaseException | None = None
+        self.done = threading.Event()
+
+
+class _Runner:
+    """A long-lived thread that runs HiGHS calls one at a time for one calling thread. It
+    lives as long as the process (a thread that ran HiGHS and exits may take HiGHS's thread
+    pool down with it), so each calling thread keeps its own (:func:`_runner`) and solves on
+    different threads still run side by side."""
+
+    def __init__(self) -> None:
+        self._jobs: queue.SimpleQueue[_Job] = queue.SimpleQueue()
+        threading.Thread(target=self._loop, name="highs-runner", daemon=True).start()
+
+    def submit(self, call: Callable[[], Any]) -> _Job:
+        job = _Job(call)
+        self._jobs.put(job)
+        return job
+
+    def _loop(self) -> None:
+        while True:
+            job = self._jobs.get()
+            try:
+                job.result = job.call()
+            except BaseException as exc:  # handed to the calling thread
+                job.error = exc
+            finally:
+                job.done.set()
+
+
+_RUNNERS: dict[int, _Runner] = {}
+_RUNNERS_LOCK = threading.Lock()
+
+
+def _runner() -> _Runner:
+    """The HiGHS runner of the calling thread (made on first use)."""
+    key = threading.get_ident()
+    with _RUNNERS_LOCK:
+        runner = _RUNNERS.get(key)
+        if runner is None:
+            runner = _RUNNERS[key] = _Runner()
+        return runner
+
+
+def _drop_runner() -> None:
+    """Forget the calling thread's runner (it is stuck in an abandoned run)."""
+    with _RUNNERS_LOCK:
+        _RUNNERS.pop(threading.get_ident(), None)
+
+
+def on_runner(call: Callable[[], Any]) -> Any:
+    """Run ``call`` on the calling thread's HiGHS runner and wait for it: HiGHS calls that
+    touch its thread pool (``resetGlobalScheduler``) must come from the thread its runs come
+    from, as they did when the runs were made on the calling thread."""
+    job = _runner().submit(call)
+    job.done.wait()
+    if job.error is not None:
+        raise job.error
+    return job.result
 
 
 def objective_value(m: pyo.ConcreteModel) -> float:

@@ -105,7 +105,9 @@ def direct(session: HighsSession) -> Search:
     h = session._h
     limit = float(h.getOptionValue("time_limit")[1])
     session.deadline.start(limit if limit < 1e30 else None)
-    h.run()
+    if session.run_highs() is None:  # abandoned after its deadline: the latest incumbent, no bound
+        run = session._abandoned_result()
+        return Search(run.status, run.solver_status, run.has_solution, run.objective, None, True, run.x)
     status, raw, has = session.status()
     info = h.getInfo()
     return Search(status, raw, has, float(info.objective_function_value) if has else None,
@@ -200,6 +202,8 @@ def fix_and_optimize(session: HighsSession, m: pyo.ConcreteModel, options: Solve
 
 def direct_result(session: HighsSession, run: RunResult) -> Search:
     """A :class:`Search` of HiGHS's last run."""
+    if session.abandoned:  # HiGHS's info is an earlier run's: no bound from this one
+        return Search(run.status, run.solver_status, run.has_solution, run.objective, None, True, run.x)
     info = session._h.getInfo()
     return Search(run.status, run.solver_status, run.has_solution, run.objective, float(info.mip_dual_bound),
                   info.mip_node_count >= 0)

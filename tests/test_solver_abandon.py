@@ -28,13 +28,20 @@ def _greenfield() -> dict:
                             {"id": "high", "probability": 0.3, "training_scale": 1.5}])
 
 
+class _Runs(list):
+    """The start times of the stand-in's runs, and the real ``Highs.run``."""
+
+    real_run = None
+
+
 @pytest.fixture
 def highs_never_returns(monkeypatch):
     """``Highs.run`` solves at once (callbacks fire), then blocks as if still running (15 s at
     most, so that a broken abandonment fails the test instead of hanging it); abandonment
     0.3 s past the deadline instead of 10 s + 3 %."""
-    runs: list[float] = []
+    runs = _Runs()
     real_run = highspy.Highs.run
+    runs.real_run = real_run
 
     def run(self):
         runs.append(time.perf_counter())
@@ -80,3 +87,32 @@ def test_a_run_that_returns_is_not_abandoned():
     plan = solve_checked(_greenfield(), strategy="direct", mip_gap=0.0, time_limit=30.0)
     assert plan.solver_status != ABANDONED
     assert plan.best_bound == pytest.approx(3730, abs=1e-6)
+
+
+def test_a_second_interrupt_gives_up_at_once_and_the_next_solve_does_not_wait(highs_never_returns):
+    """While HiGHS runs (here: blocked for 15 s after solving), a KeyboardInterrupt (what the
+    second Ctrl-C raises) reaches Python at once instead of after HiGHS returns; the session is
+    abandoned, and the next solve on this thread gets a runner of its own instead of queueing
+    behind the blocked one: it returns the optimum, $3,730, in well under 15 s."""
+    import signal
+    import threading
+
+    import optimizer
+    from optimizer.plan import timed_build
+    from optimizer.solver.session import HighsSession
+
+    inst = optimizer.instance_from_dict(_greenfield(), "micro")
+    session = HighsSession(timed_build(inst)[1])
+    main = threading.get_ident()
+    threading.Timer(0.5, lambda: signal.pthread_kill(main, signal.SIGINT)).start()
+    t0 = time.perf_counter()
+    with pytest.raises(KeyboardInterrupt):
+        session.run(time_limit=None, mip_gap=0.0)
+    assert time.perf_counter() - t0 < 5.0
+    assert session.abandoned
+    assert session.run(time_limit=None, mip_gap=0.0).solver_status == ABANDONED  # this HiGHS is busy for good
+    highspy.Highs.run = highs_never_returns.real_run  # an ordinary run for the next solve
+    t1 = time.perf_counter()
+    plan = solve_checked(_greenfield(), strategy="direct", mip_gap=0.0)
+    assert plan.objective == pytest.approx(3730, abs=1e-6)
+    assert time.perf_counter() - t1 < 10.0

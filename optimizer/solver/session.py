@@ -392,11 +392,16 @@ class HighsSession:
         runner = _runner()
         try:
             job = runner.submit(h.run)
-            while not job.done.wait(0.05):
-                if self.deadline.overrun(ABANDON_AFTER_S, ABANDON_SHARE):
-                    self.abandoned = True
-                    _drop_runner()  # it is stuck: the next run needs a runner of its own
-                    return None
+            try:
+                while not job.done.wait(0.05):
+                    if self.deadline.overrun(ABANDON_AFTER_S, ABANDON_SHARE):
+                        self.abandoned = True
+                        _drop_runner()  # it is stuck: the next run needs a runner of its own
+                        return None
+            except BaseException:  # a second Ctrl-C gives up at once; HiGHS runs on to its own limit
+                self.abandoned = True
+                _drop_runner()
+                raise
         finally:
             h.cbMipImprovingSolution.unsubscribe(improved)
         if job.error is not None:
